@@ -1,0 +1,1 @@
+"""One module per action type, and the apply orchestrator that replays approved actions."""
