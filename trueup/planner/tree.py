@@ -41,7 +41,8 @@ def _walk(root: Path, ignore: pathspec.PathSpec) -> Iterator[tuple[str, os.DirEn
                 yield rel, entry
 
 
-def observe_tree(root: Path, *, ignore: pathspec.PathSpec, secrets: pathspec.PathSpec) -> TreeSnapshot:
+def observe_tree(root: Path, *, ignore: pathspec.PathSpec, secrets: pathspec.PathSpec,
+                 cache_dir: Path | None = None) -> TreeSnapshot:
     files: dict[str, FileFact] = {}
     secret_facts: dict[str, FileFact] = {}
     for rel, entry in _walk(root, ignore):

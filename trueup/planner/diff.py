@@ -1,0 +1,154 @@
+"""The pure diff: desired state + ledger + live facts → classified drift items. No I/O here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pathspec
+from attrs import frozen
+
+from trueup.manifest import ComponentSpec
+from trueup.planner.facts import ABSENT, FileFact
+from trueup.planner.model import Drift, DriftClass
+
+
+@frozen
+class SourceFacts:
+    """What the source says now: the commit the ref resolves to and the version it declares."""
+
+    commit: str
+    version: str | None
+    declarations: dict[str, str]
+    installed_commit_exists: bool = True
+
+
+def spec_matcher(patterns) -> pathspec.PathSpec:
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+
+
+def equal(a: FileFact, b: FileFact) -> bool:
+    return a.type == b.type and a.sha256 == b.sha256 and (a.mode == b.mode or a.type != "file")
+
+
+def classify_tracked(expected: FileFact, live: FileFact) -> str | None:
+    """The drift kind of a tracked path, or None when live matches what was installed."""
+    if equal(expected, live):
+        return None
+    if live.type == "absent":
+        return "missing"
+    if live.type != expected.type:
+        return "type-changed"
+    if live.sha256 != expected.sha256:
+        return "modified"
+    return "mode-changed"
+
+
+def _accepted_fact(ledger: dict[str, Any], path: str) -> FileFact | None:
+    record = ledger["accepted"].get(path)
+    return FileFact.from_json(record["fact"]) if record else None
+
+
+def diff_source(spec: ComponentSpec, ledger: dict[str, Any] | None, source: SourceFacts,
+                install_exists: bool, require_verified: bool) -> list[Drift]:
+    desired = {"commit": source.commit, "version": source.version}
+    items: list[Drift] = []
+    distinct = sorted(set(source.declarations.values()))
+    if len(distinct) > 1:
+        items.append(Drift(DriftClass.SOURCE, "version-disagreement", None, source.version, dict(source.declarations)))
+    if ledger is None:
+        kind = "unmanaged" if install_exists else "not-installed"
+        items.append(Drift(DriftClass.SOURCE, kind, None, desired, None))
+        return items
+    installed = {"commit": ledger["source"]["commit"], "version": ledger["version"]}
+    if installed["commit"] != source.commit:
+        items.append(Drift(DriftClass.SOURCE, "outdated", None, desired, installed))
+    provenance = ledger["provenance"]
+    if provenance["status"] != "verified":
+        items.append(Drift(DriftClass.PROVENANCE, "unverified", None, "verified",
+                           {"status": provenance["status"], "verified_by": provenance["verified_by"]}, require_verified))
+    elif not source.installed_commit_exists:
+        items.append(Drift(DriftClass.PROVENANCE, "commit-missing", None, installed["commit"],
+                           "not in the source repository", require_verified))
+    return items
+
+
+def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, FileFact]) -> list[Drift]:
+    """Tracked, untracked and backup paths; ``live`` has every walked path plus lstat facts of tracked ones."""
+    ignore = spec_matcher(spec.ignore)
+    backups = spec_matcher(spec.backup_patterns)
+    generated = {g.path for g in spec.generated}
+    recorded = {b["path"]: b for b in ledger["backups"]}
+    items: list[Drift] = []
+    for path, raw in ledger["files"].items():
+        if path in generated or ignore.match_file(path):
+            continue
+        fact = live.get(path, ABSENT)
+        accepted = _accepted_fact(ledger, path)
+        if accepted is not None and equal(accepted, fact):
+            continue
+        kind = classify_tracked(FileFact.from_json(raw), fact)
+        if kind is not None:
+            cls = DriftClass.LOCAL_PATCH if kind == "modified" else DriftClass.FILE
+            items.append(Drift(cls, kind, path, raw, fact.to_json()))
+    for path, fact in live.items():
+        if path in ledger["files"] or path in generated or fact.type == "absent":
+            continue
+        if backups.match_file(path):
+            record = recorded.get(path)
+            if record and record["acknowledged"] and record.get("sha256") in (None, fact.sha256):
+                items.append(Drift(DriftClass.BACKUP, "acknowledged", path, None, fact.to_json(), is_drift=False))
+            else:
+                items.append(Drift(DriftClass.BACKUP, "unacknowledged", path,
+                                   {"original": record["original"], "reason": record["reason"]} if record else None,
+                                   fact.to_json()))
+            continue
+        accepted = _accepted_fact(ledger, path)
+        if accepted is not None and equal(accepted, fact):
+            continue
+        items.append(Drift(DriftClass.FILE, "untracked", path, accepted.to_json() if accepted else None, fact.to_json()))
+    for path, record in recorded.items():
+        if live.get(path, ABSENT).type == "absent" and not ignore.match_file(path):
+            items.append(Drift(DriftClass.BACKUP, "removed", path, record["reason"], None, is_drift=False))
+    return items
+
+
+def diff_generated(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, FileFact]) -> list[Drift]:
+    items: list[Drift] = []
+    for gen in spec.generated:
+        template = live.get(gen.template, ABSENT)
+        output = live.get(gen.path, ABSENT)
+        record = ledger["generated"].get(gen.path)
+        if template.type != "file":
+            items.append(Drift(DriftClass.GENERATED, "template-missing", gen.path, gen.template, None))
+            continue
+        if record is None:
+            kind = "missing" if output.type == "absent" else "unrecorded"
+            items.append(Drift(DriftClass.GENERATED, kind, gen.path, {"template": gen.template}, output.to_json()))
+            continue
+        edited = output.sha256 != record["output_sha256"]
+        accepted = _accepted_fact(ledger, gen.path)
+        if accepted is not None and equal(accepted, output):
+            edited = False
+        if record["template_sha256"] != template.sha256 or record["command"] != gen.command:
+            items.append(Drift(DriftClass.GENERATED, "stale", gen.path,
+                               {"template_sha256": template.sha256, "command": gen.command},
+                               {"template_sha256": record["template_sha256"], "command": record["command"],
+                                "edited": edited}))
+        elif edited:
+            items.append(Drift(DriftClass.GENERATED, "edited", gen.path, {"sha256": record["output_sha256"]},
+                               output.to_json()))
+    return items
+
+
+def diff_secrets(secrets: dict[str, FileFact]) -> list[Drift]:
+    """Secrets are listed by existence and mode only; a group- or world-readable one is drift."""
+    items = []
+    for path, fact in secrets.items():
+        exposed = fact.type == "file" and fact.mode is not None and int(fact.mode, 8) & 0o077
+        items.append(Drift(DriftClass.FILE, "secret-exposed" if exposed else "secret", path, None,
+                           {"type": fact.type, "mode": fact.mode}, is_drift=False))
+    return items
+
+
+def sort_items(items: list[Drift]) -> list[Drift]:
+    return sorted(items, key=Drift.sort_key)

@@ -1,0 +1,49 @@
+"""Load trueup's JSON Schemas and validate documents against them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+_FILES = ("workspace", "component-file", "ledger", "plan")
+
+
+@cache
+def _registry() -> Registry:
+    registry = Registry()
+    for entry in resources.files(__package__).iterdir():
+        if entry.name.endswith(".schema.json"):
+            schema = json.loads(entry.read_text("utf-8"))
+            resource = Resource.from_contents(schema)
+            registry = registry.with_resources([(schema["$id"], resource), (entry.name, resource)])
+    return registry
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    schema = json.loads(resources.files(__package__).joinpath(f"{name}.schema.json").read_text("utf-8"))
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def first_error(name: str, document: Any) -> ValidationError | None:
+    """The most relevant validation error (deepest, then first by path), or None when valid."""
+    errors = list(validator(name).iter_errors(document))
+    if not errors:
+        return None
+    from jsonschema.exceptions import best_match
+
+    return best_match(errors)
+
+
+def field_path(error: ValidationError) -> str:
+    """components[0].install.path: the dotted location of an error inside its document."""
+    out = ""
+    for part in error.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"

@@ -1,0 +1,206 @@
+"""A component's git source, read through the git command line: refs, trees, blobs, versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+from attrs import frozen
+
+from trueup.errors import GitError
+from trueup.manifest import ComponentSpec, resolve_user_path
+
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[^/]+@[^/]+:)")
+# git file modes → the mode trueup installs with; gitlinks (160000) are not files and are skipped.
+_GIT_MODES = {"100644": "0644", "100755": "0755", "120000": None}
+
+
+@frozen
+class TreeEntry:
+    path: str
+    type: str  # file | symlink
+    mode: str | None
+    blob: str
+
+
+def _git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    proc = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
+    return proc.stdout
+
+
+def repo_location(spec: ComponentSpec, workspace: Path, state_dir: Path) -> Path:
+    """Where to read the source: the local repo, or trueup's mirror of a remote one."""
+    if _URL.match(spec.repo):
+        return state_dir / "sources" / (hashlib.sha256(spec.repo.encode()).hexdigest()[:16] + ".git")
+    return resolve_user_path(spec.repo, workspace)
+
+
+def refresh_mirror(spec: ComponentSpec, location: Path) -> None:
+    """Clone or fetch a remote source into trueup's own cache (the only write plan may make)."""
+    if not _URL.match(spec.repo):
+        return
+    if location.exists():
+        _git(location, "fetch", "--quiet", "--prune", "--tags", "origin", "+refs/heads/*:refs/heads/*")
+    else:
+        location.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(["git", "clone", "--quiet", "--mirror", spec.repo, str(location)], capture_output=True)
+        if proc.returncode != 0:
+            raise GitError(f"cannot clone {spec.repo}: {proc.stderr.decode(errors='replace').strip()}")
+
+
+@frozen
+class Source:
+    repo: Path
+
+    def check(self) -> None:
+        if not self.repo.exists():
+            raise GitError(f"source repository {self.repo} does not exist", hint="fix source.repo in trueup.yaml")
+        _git(self.repo, "rev-parse", "--git-dir")
+
+    def resolve(self, ref: str) -> str:
+        try:
+            return _git(self.repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+        except GitError:
+            raise GitError(f"ref {ref!r} does not resolve to a commit in {self.repo}",
+                           hint="check source.ref: a tag, branch or commit of that repository") from None
+
+    def has_commit(self, commit: str) -> bool:
+        try:
+            _git(self.repo, "cat-file", "-e", f"{commit}^{{commit}}")
+            return True
+        except GitError:
+            return False
+
+    def is_tag(self, ref: str) -> bool:
+        try:
+            _git(self.repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}")
+            return True
+        except GitError:
+            return False
+
+    def tree(self, commit: str) -> dict[str, TreeEntry]:
+        out: dict[str, TreeEntry] = {}
+        for record in _git(self.repo, "ls-tree", "-r", "-z", "--full-tree", commit).split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, _kind, blob = meta.decode().split()
+            if mode not in _GIT_MODES:
+                continue
+            name = path.decode("utf-8", errors="surrogateescape")
+            out[name] = TreeEntry(name, "symlink" if mode == "120000" else "file", _GIT_MODES[mode], blob)
+        return out
+
+    def changed_paths(self, old: str, new: str) -> set[str]:
+        """Paths whose blob or mode differ between two commits."""
+        raw = _git(self.repo, "diff", "--no-renames", "--name-only", "-z", old, new)
+        return {p.decode("utf-8", errors="surrogateescape") for p in raw.split(b"\0") if p}
+
+    def blobs(self, blob_ids: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Stream (blob id, content) through one ``git cat-file --batch`` process."""
+        if not blob_ids:
+            return
+        proc = subprocess.Popen(["git", "-C", str(self.repo), "cat-file", "--batch"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert proc.stdin and proc.stdout
+        try:
+            for blob in blob_ids:
+                proc.stdin.write(blob.encode() + b"\n")
+                proc.stdin.flush()
+                header = proc.stdout.readline().split()
+                if len(header) != 3:
+                    raise GitError(f"git cat-file: blob {blob} missing in {self.repo}")
+                data = proc.stdout.read(int(header[2]))
+                proc.stdout.read(1)
+                yield blob, data
+        finally:
+            proc.stdin.close()
+            proc.stdout.close()
+            proc.wait()
+
+    def blob(self, blob_id: str) -> bytes:
+        return _git(self.repo, "cat-file", "blob", blob_id)
+
+    def show(self, commit: str, path: str) -> bytes | None:
+        try:
+            return _git(self.repo, "show", f"{commit}:{path}")
+        except GitError:
+            return None
+
+    def file_hashes(self, tree: dict[str, TreeEntry], paths, cache_dir: Path | None) -> dict[str, str]:
+        """sha256 of the content of ``paths`` in ``tree``; blob → sha256 results are cached (blobs never change)."""
+        cache_file = cache_dir / "blob-sha256.json" if cache_dir else None
+        known: dict[str, str] = {}
+        if cache_file and cache_file.exists():
+            try:
+                known = json.loads(cache_file.read_text())
+                if not isinstance(known, dict):
+                    known = {}
+            except (OSError, ValueError):
+                known = {}
+        wanted = sorted({tree[p].blob for p in paths} - known.keys())
+        fresh = {blob: hashlib.sha256(data).hexdigest() for blob, data in self.blobs(wanted)}
+        if fresh and cache_file:
+            from trueup.state.atomic import write_json
+
+            write_json(cache_file, {**known, **fresh})
+        known.update(fresh)
+        return {p: known[tree[p].blob] for p in paths}
+
+    def version(self, commit: str, ref: str) -> tuple[str | None, dict[str, str]]:
+        """The version the source declares, and every declaration found (file → version)."""
+        found: dict[str, str] = {}
+        raw = self.show(commit, "package.json")
+        if raw:
+            try:
+                value = json.loads(raw).get("version")
+                if isinstance(value, str):
+                    found["package.json"] = value
+            except (ValueError, AttributeError):
+                pass
+        raw = self.show(commit, "pyproject.toml")
+        if raw:
+            try:
+                value = tomllib.loads(raw.decode()).get("project", {}).get("version")
+                if isinstance(value, str):
+                    found["pyproject.toml"] = value
+            except (ValueError, UnicodeDecodeError):
+                pass
+        raw = self.show(commit, "SKILL.md")
+        if raw:
+            match = re.match(rb"---\s*\n(.*?)\n---", raw, re.S)
+            if match:
+                version = re.search(rb"^version:\s*['\"]?([^'\"\s]+)", match.group(1), re.M)
+                if version:
+                    found["SKILL.md"] = version.group(1).decode()
+        raw = self.show(commit, "VERSION")
+        if raw and raw.strip():
+            found["VERSION"] = raw.decode(errors="replace").strip()
+        if self.is_tag(ref):
+            found["tag"] = ref[1:] if ref[:1] in "vV" and ref[1:2].isdigit() else ref
+        normalized = {k: v[1:] if v[:1] in "vV" else v for k, v in found.items()}
+        for key in ("package.json", "pyproject.toml", "SKILL.md", "VERSION", "tag"):
+            if key in normalized:
+                return normalized[key], normalized
+        return None, normalized
+
+    def merge_file(self, ours: bytes, base: bytes, theirs: bytes, scratch: Path) -> tuple[bytes, bool]:
+        """Three-way merge with ``git merge-file``; returns (result, clean)."""
+        scratch.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            p = scratch / name
+            p.write_bytes(data)
+            paths.append(str(p))
+        proc = subprocess.run(["git", "merge-file", "-p", *paths], capture_output=True)
+        if proc.returncode < 0 or proc.returncode > 127:
+            raise GitError(f"git merge-file failed: {proc.stderr.decode(errors='replace').strip()}")
+        return proc.stdout, proc.returncode == 0

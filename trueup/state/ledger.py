@@ -1,0 +1,92 @@
+"""The install ledger <install>/.trueup/install.json: the last-written snapshot of a component."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trueup import __version__
+from trueup.errors import TrueupError
+from trueup.schemas.validate import field_path, first_error
+from trueup.state.atomic import write_json
+
+LEDGER_RELPATH = ".trueup/install.json"
+
+
+def ledger_path(install_path: Path) -> Path:
+    return install_path / LEDGER_RELPATH
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def read_bytes(install_path: Path) -> bytes | None:
+    try:
+        return ledger_path(install_path).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def digest(raw: bytes | None) -> str:
+    """The fact a plan records about a ledger: its content hash, or 'absent'."""
+    return hashlib.sha256(raw).hexdigest() if raw is not None else "absent"
+
+
+def parse(install_path: Path, raw: bytes) -> dict[str, Any]:
+    where = ledger_path(install_path)
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise TrueupError(f"{where}: not valid JSON ({exc})",
+                          hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
+    error = first_error("ledger", document)
+    if error is not None:
+        raise TrueupError(f"{where}: {field_path(error)}: {error.message}",
+                          hint="the ledger is trueup's record; restore it, or move it away and import the directory")
+    return document
+
+
+def load(install_path: Path) -> dict[str, Any] | None:
+    raw = read_bytes(install_path)
+    return parse(install_path, raw) if raw is not None else None
+
+
+def save(install_path: Path, document: dict[str, Any]) -> None:
+    error = first_error("ledger", document)
+    if error is not None:  # a bug in trueup, never an operator's mistake: fail loudly before writing
+        raise AssertionError(f"refusing to write an invalid ledger: {field_path(error)}: {error.message}")
+    write_json(ledger_path(install_path), document)
+
+
+def new(*, name: str, version: str | None, repo: str, ref: str, commit: str) -> dict[str, Any]:
+    return {
+        "format_version": 1,
+        "name": name,
+        "version": version,
+        "source": {"repo": repo, "ref": ref, "commit": commit},
+        "installed_at": now_iso(),
+        "installer": f"trueup {__version__}",
+        "files": {},
+        "generated": {},
+        "accepted": {},
+        "backups": [],
+        "provenance": {"status": "verified", "repo": repo, "commit": commit, "verified_by": "installed-by-trueup"},
+    }
+
+
+def record_backup(document: dict[str, Any], *, path: str, original: str | None, reason: str, sha256: str | None,
+                  acknowledged: bool, from_commit: str | None = None, to_commit: str | None = None) -> None:
+    record: dict[str, Any] = {"path": path, "original": original, "reason": reason, "acknowledged": acknowledged,
+                              "recorded_at": now_iso()}
+    if sha256:
+        record["sha256"] = sha256
+    if from_commit:
+        record["from_commit"] = from_commit
+    if to_commit:
+        record["to_commit"] = to_commit
+    document["backups"] = [b for b in document["backups"] if b["path"] != path] + [record]
+    document["backups"].sort(key=lambda b: b["path"])
