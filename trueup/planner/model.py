@@ -70,7 +70,7 @@ class Drift:
 
     def group_key(self, component: str) -> str:
         """Identity of the drift; alternative actions that resolve it share this group."""
-        return f"{component}/{self.cls}/{self.kind}/{self.path or ''}"
+        return "/".join([component, str(self.cls), self.kind] + ([self.path] if self.path else []))
 
 
 @frozen

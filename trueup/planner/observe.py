@@ -79,11 +79,11 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
 
     live: dict[str, FileFact] = {}
     secrets: dict[str, FileFact] = {}
-    if install_exists and ledger is not None:
+    if install_exists:
         tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets),
                             cache_dir=cache_dir)
         live, secrets = dict(tree.files), tree.secrets
-        wanted = set(ledger["files"]) | {g.path for g in spec.generated} | {g.template for g in spec.generated}
+        wanted = set(ledger["files"] if ledger else ()) | {g.path for g in spec.generated} | {g.template for g in spec.generated}
         for rel in sorted(wanted - live.keys() - secrets.keys()):
             live[rel] = observe_in_root(spec.install_path, rel)
 

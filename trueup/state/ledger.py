@@ -14,6 +14,7 @@ from trueup.schemas.validate import field_path, first_error
 from trueup.state.atomic import write_json
 
 LEDGER_RELPATH = ".trueup/install.json"
+INSTALLER = f"trueup {__version__}"
 
 
 def ledger_path(install_path: Path) -> Path:
@@ -69,7 +70,7 @@ def new(*, name: str, version: str | None, repo: str, ref: str, commit: str) -> 
         "version": version,
         "source": {"repo": repo, "ref": ref, "commit": commit},
         "installed_at": now_iso(),
-        "installer": f"trueup {__version__}",
+        "installer": INSTALLER,
         "files": {},
         "generated": {},
         "accepted": {},

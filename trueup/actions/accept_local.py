@@ -1,0 +1,26 @@
+"""accept-local: record what is on disk as the operator's, or acknowledge a backup file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trueup.actions.context import Context
+from trueup.planner.diff import spec_matcher
+from trueup.state import ledger as ledgers
+
+
+def run(ctx: Context, action: dict[str, Any]) -> None:
+    assert ctx.ledger is not None
+    backups = spec_matcher(ctx.spec.backup_patterns)
+    for rel in action["targets"]:
+        fact = ctx.fact(rel)
+        if rel not in ctx.ledger["files"] and backups.match_file(rel):
+            known = next((b for b in ctx.ledger["backups"] if b["path"] == rel), None)
+            ledgers.record_backup(ctx.ledger, path=rel, original=known["original"] if known else None,
+                                  reason=known["reason"] if known else "found", sha256=fact.sha256,
+                                  acknowledged=True, from_commit=(known or {}).get("from_commit"),
+                                  to_commit=(known or {}).get("to_commit"))
+            ctx.notes.append(f"acknowledged backup {rel}")
+            continue
+        ctx.ledger["accepted"][rel] = {"fact": fact.to_json(), "accepted_at": ledgers.now_iso()}
+        ctx.notes.append(f"accepted local {rel}" + (" (absent)" if fact.type == "absent" else ""))

@@ -1,0 +1,56 @@
+"""regenerate: run a generator into a temp file, then move it into place and record the hashes."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from typing import Any
+
+from trueup.actions.context import Context
+from trueup.errors import TrueupError
+from trueup.manifest import Generated
+from trueup.planner.facts import sha256_file
+from trueup.state import atomic
+from trueup.state import ledger as ledgers
+
+
+def generate(ctx: Context, gen: Generated) -> None:
+    assert ctx.ledger is not None
+    output = ctx.path(gen.path)
+    template = ctx.path(gen.template)
+    if not template.is_file():
+        raise TrueupError(f"{ctx.spec.name}: template {gen.template} of {gen.path} is missing",
+                          hint="restore the template first (restore-source)")
+    tmp = atomic.temp_path_for(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = gen.command.replace("{template}", shlex.quote(str(template))).replace("{output}", shlex.quote(str(tmp)))
+    try:
+        proc = subprocess.run(["/bin/sh", "-c", command], cwd=ctx.root, capture_output=True, timeout=300)
+        if proc.returncode != 0 or not tmp.is_file():
+            lines = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise TrueupError(f"{ctx.spec.name}: generator for {gen.path} failed (exit {proc.returncode})"
+                              + (f": {lines[-1]}" if lines else ""), hint=f"check the command in {ctx.spec.origin}")
+        with open(tmp, "rb+") as fh:  # the generator wrote it; make it durable before the rename
+            os.fsync(fh.fileno())
+        record = ctx.ledger["generated"].get(gen.path)
+        live = ctx.fact(gen.path)
+        if live.type != "absent" and (record is None or live.sha256 != record["output_sha256"]):
+            ctx.backup_local(gen.path, "regenerate")  # the output was edited or never ours: keep a copy
+        atomic.commit_temp(tmp, output, 0o644)
+    finally:
+        tmp.unlink(missing_ok=True)
+    ctx.ledger["generated"][gen.path] = {
+        "template": gen.template, "command": gen.command, "template_sha256": sha256_file(template),
+        "output_sha256": sha256_file(output), "generated_at": ledgers.now_iso(),
+    }
+    ctx.ledger["accepted"].pop(gen.path, None)
+    ctx.notes.append(f"regenerated {gen.path}")
+
+
+def run(ctx: Context, action: dict[str, Any]) -> None:
+    by_path = {g.path: g for g in ctx.spec.generated}
+    for rel in action["targets"]:
+        if rel not in by_path:
+            raise TrueupError(f"{ctx.spec.name}: {rel} is not a generated file in {ctx.spec.origin}")
+        generate(ctx, by_path[rel])

@@ -1,0 +1,38 @@
+"""What apply tells the operator: what it did, and what drift remains (re-observed, not assumed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trueup.actions.apply import ApplyReport
+from trueup.manifest import Workspace
+
+
+def render_report(workspace: Workspace, document: dict[str, Any], report: ApplyReport) -> list[tuple[str, str | None]]:
+    if report.already_applied:
+        return [(f"This plan was already applied at {report.already_applied}; nothing to do.", None)]
+    if not report.applied:
+        return [("No actions are approved in this plan; nothing was changed.", None),
+                ("Approve with: trueup approve PLAN ID... (or --all), or pass --approve ID / --approve-all.", None)]
+    lines: list[tuple[str, str | None]] = [(note, None) for note in report.notes]
+    counts: dict[str, int] = {}
+    for action in report.applied:
+        counts[action["type"]] = counts.get(action["type"], 0) + 1
+    lines.append((f"Apply complete: {len(report.applied)} action(s) applied ("
+                  + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + ").", "bold green"))
+    from trueup.planner.plan import make_plan
+
+    names = sorted({a["component"] for a in report.applied})
+    after = make_plan(workspace, names, quiet=True)
+    remaining = after["summary"]["drift"]
+    if remaining:
+        lines.append((f"Drift remains: {remaining} item(s) in {', '.join(names)}. Run trueup plan to review them.", "yellow"))
+        for comp in after["components"]:
+            for item in comp["drift"]:
+                if item["class"] == "runtime" and item["kind"] == "stale-process":
+                    ids = [a["id"] for a in after["actions"] if a["component"] == comp["name"] and a["type"] == "restart"]
+                    lines.append((f"Installed files updated. Runtime drift remains: service of {comp['name']} started "
+                                  f"before this install" + (f"; approve restart {ids[0]}" if ids else "") + ".", "yellow"))
+    else:
+        lines.append(("No drift remains in " + ", ".join(names) + ".", "green"))
+    return lines

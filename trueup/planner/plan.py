@@ -1,0 +1,53 @@
+"""Make a plan: observe every selected component, diff, propose, and build the plan document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from trueup.errors import ManifestError
+from trueup.manifest import Workspace
+from trueup.planner import diff, document
+from trueup.planner.model import Action, ComponentResult, Drift, Status
+from trueup.planner.observe import Observation, observe_component
+from trueup.planner.propose import propose
+
+
+def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, list[Action]]:
+    """Drift items, status and proposed actions of one observed component."""
+    spec = obs.spec
+    items: list[Drift] = diff.diff_source(spec, obs.ledger, obs.source_facts, obs.install_exists, require_verified)
+    if obs.ledger is not None:
+        items += diff.diff_files(spec, obs.ledger, obs.live)
+        items += diff.diff_generated(spec, obs.ledger, obs.live)
+    items += diff.diff_secrets(obs.secrets)
+    items = diff.sort_items(items)
+    if obs.ledger is None:
+        status = Status.UNMANAGED if obs.install_exists else Status.NOT_INSTALLED
+    else:
+        status = Status.DRIFTED if any(d.is_drift for d in items) else Status.CLEAN
+    facts: dict[str, Any] = {
+        "install_path": str(spec.install_path),
+        "source": {"repo": spec.repo, "ref": spec.ref, "commit": obs.source_facts.commit,
+                   "version": obs.source_facts.version},
+        "installed": ({"commit": obs.ledger["source"]["commit"], "version": obs.ledger["version"]}
+                      if obs.ledger else None),
+    }
+    return ComponentResult(spec.name, status, items, facts), propose(obs, items)
+
+
+def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,
+              quiet: bool = False) -> dict[str, Any]:
+    specs = [workspace.component(n) for n in names] if names else list(workspace.components)
+    if not specs:
+        raise ManifestError(f"{workspace.manifest_path.name}: no components to plan",
+                            hint="add a component under components:")
+    cache_dir: Path | None = workspace.state_dir / "cache" if use_cache else None
+    results: list[ComponentResult] = []
+    actions: list[Action] = []
+    for spec in specs:
+        obs = observe_component(workspace, spec, cache_dir=cache_dir)
+        result, proposed = assess(obs, workspace.require_verified)
+        results.append(result)
+        actions += proposed
+    return document.build(workspace.root, results, actions)
