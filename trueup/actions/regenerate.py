@@ -22,6 +22,10 @@ def generate(ctx: Context, gen: Generated) -> None:
     if not template.is_file():
         raise TrueupError(f"{ctx.spec.name}: template {gen.template} of {gen.path} is missing",
                           hint="restore the template first (restore-source)")
+    record = ctx.ledger["generated"].get(gen.path)
+    if (record and record["command"] == gen.command and record["template_sha256"] == sha256_file(template)
+            and ctx.fact(gen.path).sha256 == record["output_sha256"]):
+        return  # already generated from this template by this command
     tmp = atomic.temp_path_for(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     command = gen.command.replace("{template}", shlex.quote(str(template))).replace("{output}", shlex.quote(str(tmp)))
@@ -33,7 +37,6 @@ def generate(ctx: Context, gen: Generated) -> None:
                               + (f": {lines[-1]}" if lines else ""), hint=f"check the command in {ctx.spec.origin}")
         with open(tmp, "rb+") as fh:  # the generator wrote it; make it durable before the rename
             os.fsync(fh.fileno())
-        record = ctx.ledger["generated"].get(gen.path)
         live = ctx.fact(gen.path)
         if live.type != "absent" and (record is None or live.sha256 != record["output_sha256"]):
             ctx.backup_local(gen.path, "regenerate")  # the output was edited or never ours: keep a copy
