@@ -149,6 +149,6 @@ def ensure_key(state_dir: Path) -> bytes:
 
 def touched(entry: RegistryEntry | None, owner: str, value_hash: str, source: SourceRef) -> RegistryEntry:
     """The record after trueup wrote (or the operator accepted) an entry; ``added_in`` survives updates."""
-    if entry is None or entry.owner != owner and owner == "framework" and entry.owner == "user":
+    if entry is None or (entry.owner == "user" and owner == "framework"):
         return RegistryEntry(owner, value_hash, source, source)
     return evolve(entry, owner=owner, hash=value_hash, last_updated_in=source)

@@ -31,6 +31,10 @@ def normalize_path(token: str, home: Path) -> str:
     path = "/" + path.lstrip("/")
     if os.path.lexists(path):
         path = os.path.realpath(path)
+    # Spell the home as `~` again, so identities (and plans) do not depend on where HOME lives.
+    for root in dict.fromkeys((os.path.normpath(str(home)), os.path.realpath(home))):
+        if path == root or path.startswith(root.rstrip("/") + "/"):
+            return "~" + path[len(root.rstrip("/")):]
     return path
 
 
