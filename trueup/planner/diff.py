@@ -22,8 +22,19 @@ class SourceFacts:
     installed_commit_exists: bool = True
 
 
+def version_key(version: str) -> str:
+    """'v1', '1.0' and '1.0.0' are one version; anything not purely numeric compares as written."""
+    text = version[1:] if version[:1] in "vV" else version
+    parts = text.split(".")
+    if not all(p.isdigit() for p in parts):
+        return text
+    while len(parts) > 1 and int(parts[-1]) == 0:
+        parts.pop()
+    return ".".join(str(int(p)) for p in parts)
+
+
 def spec_matcher(patterns) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def equal(a: FileFact, b: FileFact) -> bool:
@@ -52,7 +63,7 @@ def diff_source(spec: ComponentSpec, ledger: dict[str, Any] | None, source: Sour
                 install_exists: bool, require_verified: bool) -> list[Drift]:
     desired = {"commit": source.commit, "version": source.version}
     items: list[Drift] = []
-    distinct = sorted(set(source.declarations.values()))
+    distinct = {version_key(v) for v in source.declarations.values()}
     if len(distinct) > 1:
         items.append(Drift(DriftClass.SOURCE, "version-disagreement", None, source.version, dict(source.declarations)))
     if ledger is None:
