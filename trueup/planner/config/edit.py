@@ -80,7 +80,9 @@ def _update(doc: Document, key: str, template: EntryIndex, live: EntryIndex) -> 
         for name in [k for k in current if str(k) not in want.value and str(k) not in have.nested]:
             del current[name]
         for name, value in want.value.items():
-            if name not in current or current[name] != value:
+            # A field equal after normalization keeps its live spelling (`/home/u/x` stays, not `~/x`).
+            same = isinstance(have.norm, dict) and name in have.norm and have.norm[name] == want.norm.get(name)
+            if name not in current or (current[name] != value and not same):
                 current[name] = copy.deepcopy(value)
     else:
         slot.container[slot.position] = copy.deepcopy(want.value)
