@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import App, Pm2, free_port, install_app, set_version
+from tests.runtime.support import App, Pm2, free_port, install_app, set_version
 from trueup.actions.restart import restart
 from trueup.errors import TrueupError
 from trueup.planner.model import DriftClass
