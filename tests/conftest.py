@@ -41,9 +41,10 @@ def installed(project) -> Project:
     """The demo component at v1, installed by trueup and clean."""
     project.source({"v1": V1, "v2": V2})
     project.manifest(ref="v1")
-    code, out, _ = project.run("plan", "-o", "plan.json")
+    plan_file = str(project.root / "install-plan.json")
+    code, out, _ = project.run("plan", "-o", plan_file)
     assert code == 0, out
-    code, out, err = project.run("apply", "plan.json", "--approve-all")
+    code, out, err = project.run("apply", plan_file, "--approve-all")
     assert code == 0, out + err
     return project
 

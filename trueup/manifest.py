@@ -112,6 +112,13 @@ def _line_of(document: Any, location: list) -> int | None:
     return line
 
 
+def _yaml_type(value: Any) -> str:
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (dict, "mapping"), (list, "list")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
 def _describe(error) -> tuple[str, str, str]:
     """(field, what is wrong, how to fix) for a jsonschema error."""
     field = field_path(error)
@@ -125,7 +132,7 @@ def _describe(error) -> tuple[str, str, str]:
         name = extra[0] if extra else "?"
         return (f"{field}.{name}" if error.absolute_path else name, "is not a known field", f"remove it or use one of: {allowed}")
     if validator == "type":
-        return (field, f"must be {error.validator_value}, not {type(value).__name__} {value!r}", f"write a {error.validator_value}")
+        return (field, f"must be {error.validator_value}, not {_yaml_type(value)}", f"write a {error.validator_value}")
     if validator == "const":
         return (field, f"must be {error.validator_value!r}, not {value!r}", f"set it to {error.validator_value!r}")
     if validator == "enum":

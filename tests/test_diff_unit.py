@@ -1,0 +1,105 @@
+"""Unit tests of the pure functions: classification, diff, ids, plan hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trueup.manifest import ComponentSpec, Generated
+from trueup.planner.diff import SourceFacts, classify_tracked, diff_files, diff_generated, diff_source, version_key
+from trueup.planner.document import plan_hash
+from trueup.planner.facts import ABSENT, FileFact
+from trueup.planner.ids import action_id
+
+A, B = "a" * 64, "b" * 64
+
+
+def spec(**kw) -> ComponentSpec:
+    base = dict(name="c", repo="r", ref="v1", install_path=Path("/x"), ignore=("data/**",), secrets=(), backups=(),
+                generated=(Generated("OUT.md", "T.md", "cp {template} {output}"),), config=(), runtime=None,
+                digest="d", origin="trueup.yaml:1")
+    base.update(kw)
+    return ComponentSpec(**base)
+
+
+def ledger(**kw) -> dict:
+    base = {"files": {}, "accepted": {}, "backups": [], "generated": {}, "source": {"commit": "1" * 40},
+            "version": "1", "provenance": {"status": "verified", "verified_by": "x", "repo": "r", "commit": "1" * 40}}
+    base.update(kw)
+    return base
+
+
+def f(sha=A, mode="0644", type_="file") -> FileFact:
+    return FileFact(type_, mode, sha)
+
+
+def test_classify_tracked():
+    assert classify_tracked(f(), f()) is None
+    assert classify_tracked(f(), ABSENT) == "missing"
+    assert classify_tracked(f(), f(B)) == "modified"
+    assert classify_tracked(f(), f(mode="0755")) == "mode-changed"
+    assert classify_tracked(f(), FileFact("dir", "0755")) == "type-changed"
+    assert classify_tracked(f(), f(B, "0755")) == "modified"  # content wins: the patch is the story
+
+
+def test_diff_files_classes():
+    led = ledger(files={"a": f().to_json(), "b": f().to_json(), "data/x": f().to_json()},
+                 accepted={"b": {"fact": f(B).to_json(), "accepted_at": "t"}},
+                 backups=[{"path": "a.bak", "original": "a", "reason": "r", "acknowledged": True, "sha256": A}])
+    live = {"a": f(B), "b": f(B), "new": f(), "a.bak": f(A), "c.orig": f(), "data/x": f(B)}
+    items = {(str(d.cls), d.kind, d.path, d.is_drift) for d in diff_files(spec(), led, live)}
+    assert items == {("local-patch", "modified", "a", True), ("file", "untracked", "new", True),
+                     ("backup", "acknowledged", "a.bak", False), ("backup", "unacknowledged", "c.orig", True)}
+
+
+def test_acknowledged_backup_that_changes_is_drift_again():
+    led = ledger(backups=[{"path": "a.bak", "original": "a", "reason": "r", "acknowledged": True, "sha256": A}])
+    items = diff_files(spec(), led, {"a.bak": f(B)})
+    assert [(d.kind, d.is_drift) for d in items] == [("unacknowledged", True)]
+
+
+def test_diff_generated():
+    led = ledger(generated={"OUT.md": {"template": "T.md", "command": "cp {template} {output}",
+                                       "template_sha256": A, "output_sha256": B}})
+    assert diff_generated(spec(), led, {"T.md": f(A), "OUT.md": f(B)}) == []
+    assert [d.kind for d in diff_generated(spec(), led, {"T.md": f(B), "OUT.md": f(B)})] == ["stale"]
+    assert [d.kind for d in diff_generated(spec(), led, {"T.md": f(A), "OUT.md": f(A)})] == ["edited"]
+    assert [d.kind for d in diff_generated(spec(), ledger(), {"T.md": f(A)})] == ["missing"]
+    changed = spec(generated=(Generated("OUT.md", "T.md", "other"),))
+    assert [d.kind for d in diff_generated(changed, led, {"T.md": f(A), "OUT.md": f(B)})] == ["stale"]
+
+
+def test_diff_source():
+    facts = SourceFacts("2" * 40, "2", {"package.json": "2", "tag": "v2.0"})
+    assert diff_source(spec(), None, facts, False, False)[0].kind == "not-installed"
+    assert diff_source(spec(), None, facts, True, False)[0].kind == "unmanaged"
+    assert [d.kind for d in diff_source(spec(), ledger(), facts, True, False)] == ["outdated"]
+    split = SourceFacts("1" * 40, "2", {"package.json": "2", "VERSION": "3"})
+    assert [d.kind for d in diff_source(spec(), ledger(), split, True, False)] == ["version-disagreement"]
+    unverified = ledger(provenance={"status": "local/unverified", "verified_by": "x", "repo": "r", "commit": None})
+    same = SourceFacts("1" * 40, "1", {})
+    assert [(d.kind, d.is_drift) for d in diff_source(spec(), unverified, same, True, False)] == [("unverified", False)]
+    assert [(d.kind, d.is_drift) for d in diff_source(spec(), unverified, same, True, True)] == [("unverified", True)]
+
+
+def test_version_key():
+    assert version_key("v1") == version_key("1.0.0") == "1"
+    assert version_key("1.2.0") == "1.2" != version_key("1.2.1")
+    assert version_key("2.0.0-rc1") == "2.0.0-rc1"
+
+
+def test_action_id_is_stable_and_order_free():
+    assert action_id("c", "accept-local", ["b", "a"]) == action_id("c", "accept-local", ["a", "b"])
+    assert action_id("c", "accept-local", ["a"]) != action_id("c", "restore-source", ["a"])
+    assert action_id("c", "accept-local", ["a"]) != action_id("d", "accept-local", ["a"])
+    assert len(action_id("c", "upgrade", [])) == 12
+
+
+def test_plan_hash_ignores_meta_and_approvals_only():
+    doc = {"format_version": 1, "workspace": "/w", "components": [], "summary": {},
+           "actions": [{"id": "1", "approved": False, "targets": ["a"]}], "meta": {"created_at": "x"}}
+    h = plan_hash(doc)
+    doc["meta"]["created_at"] = "y"
+    doc["actions"][0]["approved"] = True
+    assert plan_hash(doc) == h
+    doc["actions"][0]["targets"] = ["b"]
+    assert plan_hash(doc) != h
