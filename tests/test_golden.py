@@ -1,0 +1,60 @@
+"""Golden files: the rendered plan of the bundled demo (human, markdown) and its JSON document.
+
+Regenerate deliberately with ``pytest --update-golden`` (or TRUEUP_UPDATE_GOLDEN=1), then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trueup.cli import main
+from trueup.planner import render
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def demo_plan(tmp_path, capsys) -> tuple[Path, dict]:
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    capsys.readouterr()
+    root = tmp_path / "demo"
+    return root, json.loads((root / "plan.json").read_text())
+
+
+def check(name: str, text: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        path.write_text(text)
+    assert path.exists(), f"{path} missing: run pytest --update-golden"
+    assert text == path.read_text(), f"{name} differs from the golden file; review, then pytest --update-golden"
+
+
+def test_human_render(demo_plan, update_golden):
+    _, document = demo_plan
+    check("demo-plan.txt", "\n".join(text for text, _ in render.human(document, "plan.json")) + "\n", update_golden)
+
+
+def test_markdown_render(demo_plan, update_golden):
+    _, document = demo_plan
+    check("demo-plan.md", render.markdown(document), update_golden)
+
+
+def test_plan_document(demo_plan, update_golden):
+    root, document = demo_plan
+    for key in ("meta", "plan_hash"):
+        document.pop(key)
+    for action in document["actions"]:  # the ledger holds install timestamps: its digest differs per run
+        action["preconditions"]["ledger"] = "<ledger digest>"
+    text = json.dumps(document, indent=2, sort_keys=True).replace(str(root), "<workspace>") + "\n"
+    check("demo-plan.json", text, update_golden)
+
+
+def test_show_matches_render_and_colour_only_on_tty(demo_plan, capsys):
+    root, document = demo_plan
+    assert main(["show", str(root / "plan.json"), "--workspace", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out == "\n".join(text for text, _ in render.human(document, str(root / "plan.json"))) + "\n"
+    assert "\x1b[" not in out
