@@ -141,7 +141,8 @@ class _Extractor:
             rule = self.spec.rule_for(c_concrete) if isinstance(value, list) else None
             if rule is not None:
                 self.items(value, rule, c_steps, c_concrete, c_names, ancestors)
-            elif isinstance(value, dict) and value:
+            elif isinstance(value, dict):
+                # An empty mapping is a container, not an entry: entries inside it create it when added.
                 self.mapping(value, c_steps, c_concrete, c_names, ancestors)
             else:
                 plain = to_plain(value)
