@@ -1,0 +1,274 @@
+"""systemd, Docker and launchd: parsers on captured output in fixtures/runtime, and observe end to end
+with stand-in `systemctl`/`docker`/`launchctl` executables that print those captures (the engines do not
+run here), so the argv trueup asks with and the path checks on real files are exercised too."""
+
+from __future__ import annotations
+
+import json
+import os
+import plistlib
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.support import FIXTURES
+from trueup.planner.runtime import docker, launchd, systemd
+from trueup.planner.runtime.diff import diff_runtime, restart_preconditions
+from trueup.planner.runtime.observe import RuntimeObservation, observe_runtime
+from trueup.planner.runtime.spec import RuntimeSpec
+
+OLD_DIGEST = "ghcr.io/acme/recruit@sha256:5f0c1e2d3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
+NEW_DIGEST = "ghcr.io/acme/recruit@sha256:c0ffee0ddba11deadbeef00112233445566778899aabbccddeeff0011223344"
+
+
+def read(*parts: str) -> str:
+    return FIXTURES.joinpath(*parts).read_text()
+
+
+def spec(block: dict, tmp_path: Path) -> RuntimeSpec:
+    return RuntimeSpec.from_manifest(block, install_path=tmp_path, workspace=tmp_path)
+
+
+def obs(manager: str, facts: dict) -> RuntimeObservation:
+    return RuntimeObservation(manager=manager, service="recruit", where="local", reachable=True, facts=facts)
+
+
+def kinds(drifts) -> list[str]:
+    return [d.kind for d in drifts if d.is_drift]
+
+
+def stand_in(bin_dir: Path, name: str, script: str) -> Path:
+    """An executable ``name`` that records its argv and runs ``script`` (sh)."""
+    bin_dir.mkdir(exist_ok=True)
+    path = bin_dir / name
+    path.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {shlex.quote(str(bin_dir / (name + ".argv")))}\n{script}\n')
+    path.chmod(0o755)
+    return path
+
+
+# ---- systemd -------------------------------------------------------------------------------------
+
+
+def test_systemctl_show_parses_to_stable_facts_without_counters():
+    facts = systemd.systemd_facts(systemd.parse_show(read("systemd", "recruit-active.show")))
+    assert facts == {
+        "command": ["/usr/bin/node", "/opt/agents/recruit/server/index.js", "--port", "3020"],
+        "cwd": "/opt/agents/recruit",
+        "env_files": ["/opt/agents/recruit/.env", "/etc/default/recruit"],
+        "load_state": "loaded",
+        "need_daemon_reload": False,
+        "pid": 48213,
+        "present": True,
+        "program": "/usr/bin/node",
+        "result": "success",
+        "started_at": "2026-11-21T22:14:05.000Z",
+        "state": "active/running",
+        "status": "running",
+        "unit_file": "/etc/systemd/system/recruit.service",
+    }
+
+
+def test_systemd_failed_unit_with_a_moved_wrapper(tmp_path: Path):
+    facts = systemd.systemd_facts(systemd.parse_show(read("systemd", "recruit-failed.show")))
+    assert (facts["status"], facts["pid"], facts["cwd"]) == ("errored", None, "/opt/agents/recruit")
+    assert facts["need_daemon_reload"] is True and facts["program"] == "/opt/agents/recruit/bin/recruit-wrapper"
+    facts["program_check"] = {"path": facts["program"], "exists": False, "executable": False}
+    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": "/opt/agents/recruit"}, tmp_path)
+    drifts = diff_runtime(s, obs("systemd", facts), None)
+    assert kinds(drifts) == ["definition-target-missing", "errored"]
+    assert drifts[0].actual == {"path": "/opt/agents/recruit/bin/recruit-wrapper", "problem": "missing"}
+
+
+def test_systemd_missing_and_inactive_units(tmp_path: Path):
+    missing = systemd.systemd_facts(systemd.parse_show(read("systemd", "missing-unit.show")))
+    assert missing == {"load_state": "not-found", "present": False, "status": "absent"}
+    inactive = systemd.systemd_facts(systemd.parse_show(read("systemd", "recruit-inactive.show")))
+    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": "/opt/agents/recruit"}, tmp_path)
+    assert kinds(diff_runtime(s, obs("systemd", inactive), {"installed_at": "2999-01-01T00:00:00Z"})) == ["not-running"]
+
+
+def test_systemd_timestamps():
+    assert systemd.parse_timestamp("Sat 2026-11-21 22:14:05 UTC") == "2026-11-21T22:14:05.000Z"
+    assert systemd.parse_timestamp("@1795312549") == "2026-11-22T01:55:49.000Z"
+    assert systemd.parse_timestamp("n/a") is None and systemd.parse_timestamp("") is None
+    assert systemd.parse_timestamp("Sat 2026-11-21 23:14:05 CET") is None  # ambiguous zone: unknown, not wrong
+
+
+def test_systemd_observe_asks_show_with_properties_and_checks_paths_and_env_files(tmp_path: Path, monkeypatch):
+    root = tmp_path / "recruit"
+    (root / "server").mkdir(parents=True)
+    node = stand_in(tmp_path / "fakebin", "node", "exit 0")
+    capture = read("systemd", "recruit-active.show").replace("/opt/agents/recruit", str(root)).replace("/usr/bin/node", str(node))
+    (tmp_path / "capture").write_text(capture)
+    systemctl = stand_in(tmp_path / "bin", "systemctl", f"cat {tmp_path / 'capture'}")
+    monkeypatch.setenv("PATH", f"{systemctl.parent}:{os.environ['PATH']}")
+    env_file = root / ".env"
+    env_file.write_text("A=1\n")  # written now: after the unit's recorded start in 2026-11-21
+    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": str(root), "command": "node server/index.js --port 3020"}, tmp_path)
+    observation = observe_runtime(s)
+    asked = (tmp_path / "bin" / "systemctl.argv").read_text()
+    assert "show --timestamp=utc --property=Id,LoadState," in asked and asked.rstrip().endswith("-- recruit.service")
+    facts = observation.facts
+    assert facts["program_check"] == {"executable": True, "exists": True, "path": str(node)}
+    assert [f["path"] for f in facts["env_files"]] == [str(env_file), "/etc/default/recruit"]
+    assert facts["env_files"][1]["mtime"] is None  # declared optional and absent
+    assert kinds(diff_runtime(s, observation, None)) == ["env-stale"]
+    assert restart_preconditions(observation)["runtime:started_at"] == "2026-11-21T22:14:05.000Z"
+
+
+# ---- docker --------------------------------------------------------------------------------------
+
+
+def docker_facts(name: str) -> dict:
+    return docker.docker_facts(
+        docker.parse_inspect(read("docker", name)), docker.parse_inspect(read("docker", "recruit.image.json"))
+    )
+
+
+def test_docker_inspect_parses_to_stable_facts_without_secrets_or_counters():
+    facts = docker_facts("recruit-running.container.json")
+    assert facts["status"] == "running" and facts["pid"] == 2817
+    assert facts["started_at"] == "2026-11-21T22:14:05.482Z"  # nanoseconds cut to milliseconds
+    assert facts["image_digests"] == [OLD_DIGEST] and facts["image_id"].startswith("sha256:3b1f")
+    assert facts["command"] == ["docker-entrypoint.sh", "node", "server/index.js"] and facts["cwd"] == "/app"
+    text = json.dumps(facts)
+    assert "do-not-leak" not in text and "RestartCount" not in text and "FailingStreak" not in text
+
+
+def test_docker_image_drift_compares_digests(tmp_path: Path):
+    facts = docker_facts("recruit-running.container.json")
+    pinned_old = spec({"manager": "docker", "service": "recruit", "image": OLD_DIGEST}, tmp_path)
+    pinned_new = spec({"manager": "docker", "service": "recruit", "image": NEW_DIGEST}, tmp_path)
+    assert diff_runtime(pinned_old, obs("docker", facts), None) == []  # install path is not the container's cwd
+    drifts = diff_runtime(pinned_new, obs("docker", facts), None)
+    assert kinds(drifts) == ["image-drift"] and drifts[0].actual["digests"] == [OLD_DIGEST]
+    other_repo = OLD_DIGEST.replace("acme/recruit", "evil/recruit")
+    assert kinds(diff_runtime(spec({"manager": "docker", "service": "recruit", "image": other_repo}, tmp_path), obs("docker", facts), None)) == ["image-drift"]
+    by_id = spec({"manager": "docker", "service": "recruit", "image": facts["image_id"]}, tmp_path)
+    assert diff_runtime(by_id, obs("docker", facts), None) == []
+
+
+@pytest.mark.parametrize(
+    ("capture", "status", "kind"),
+    [
+        ("recruit-exited.container.json", "stopped", "not-running"),
+        ("recruit-created.container.json", "stopped", "not-running"),
+        ("recruit-unhealthy.container.json", "errored", "errored"),
+    ],
+)
+def test_docker_states(capture: str, status: str, kind: str, tmp_path: Path):
+    facts = docker_facts(capture)
+    assert facts["status"] == status
+    s = spec({"manager": "docker", "service": "recruit", "image": OLD_DIGEST, "cwd": "/app"}, tmp_path)
+    assert kinds(diff_runtime(s, obs("docker", facts), None)) == [kind]
+
+
+def test_docker_observe_end_to_end_and_missing_container(tmp_path: Path, monkeypatch):
+    script = (
+        'case "$1 $2" in\n'
+        f'  "container inspect") if [ "$4" = recruit ]; then cat {FIXTURES}/docker/recruit-running.container.json; '
+        f'else cat {FIXTURES}/docker/missing.container.json; echo "Error: No such container: $4" >&2; exit 1; fi ;;\n'
+        f'  "image inspect") cat {FIXTURES}/docker/recruit.image.json ;;\n'
+        "esac"
+    )
+    fake = stand_in(tmp_path / "bin", "docker", script)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    s = spec({"manager": "docker", "service": "recruit", "image": NEW_DIGEST, "cwd": "/srv"}, tmp_path)
+    observation = observe_runtime(s)
+    assert observation.facts["image_digests"] == [OLD_DIGEST]
+    assert kinds(diff_runtime(s, observation, None)) == ["cwd-mismatch", "image-drift"]
+    assert restart_preconditions(observation)["runtime:image_id"] == observation.facts["image_id"]
+    gone = observe_runtime(spec({"manager": "docker", "service": "gone"}, tmp_path))
+    assert gone.reachable and gone.facts["status"] == "absent"
+
+
+def test_docker_daemon_down_is_unreachable(tmp_path: Path, monkeypatch):
+    fake = stand_in(tmp_path / "bin", "docker", 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1')
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    observation = observe_runtime(spec({"manager": "docker", "service": "recruit"}, tmp_path))
+    assert not observation.reachable and "Cannot connect to the Docker daemon" in observation.unreachable_reason
+
+
+# ---- launchd -------------------------------------------------------------------------------------
+
+
+def install_plist(tmp_path: Path, fixture: str, *, executable: bool = True, create: bool = True, binary: bool = False) -> Path:
+    root = tmp_path / "recruit"
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    if create:
+        wrapper = root / "bin" / "recruit-wrapper"
+        wrapper.write_text("#!/bin/sh\nexec node server/index.js\n")
+        wrapper.chmod(0o755 if executable else 0o644)
+    text = read("launchd", fixture).replace("@ROOT@", str(root))
+    path = tmp_path / "LaunchAgents" / "com.acme.recruit.plist"
+    path.parent.mkdir(exist_ok=True)
+    if binary:
+        path.write_bytes(plistlib.dumps(plistlib.loads(text.encode()), fmt=plistlib.FMT_BINARY))
+    else:
+        path.write_text(text)
+    return path
+
+
+def launchd_spec(tmp_path: Path, plist: Path) -> RuntimeSpec:
+    return spec({"manager": "launchd", "service": "com.acme.recruit", "definition": str(plist), "cwd": str(tmp_path / "recruit")}, tmp_path)
+
+
+@pytest.fixture
+def launchctl(tmp_path: Path, monkeypatch) -> Path:
+    """`launchctl list` printing the captured table, with this test process standing in for the job."""
+    listing = tmp_path / "launchctl-list.txt"
+    listing.write_text(read("launchd", "launchctl-list.txt").replace("@PID@", str(os.getpid())))
+    fake = stand_in(tmp_path / "bin", "launchctl", f"cat {listing}")
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    return fake
+
+
+def test_launchctl_list_parses_pids_and_exit_statuses():
+    jobs = launchd.parse_list(read("launchd", "launchctl-list.txt").replace("@PID@", "48213"))
+    assert jobs["com.acme.recruit"] == {"last_exit": 0, "pid": 48213}
+    assert jobs["com.acme.crashed"] == {"last_exit": 78, "pid": None}
+    assert "Label" not in jobs
+    assert launchd.launchd_facts(None, jobs["com.acme.crashed"], None)["status"] == "errored"
+    assert launchd.launchd_facts(None, jobs["com.acme.stopped"], None)["status"] == "stopped"
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_plist_arguments_after_the_program_are_not_paths(tmp_path: Path, launchctl: Path, binary: bool):
+    plist = install_plist(tmp_path, "com.acme.recruit.plist", binary=binary)
+    s = launchd_spec(tmp_path, plist)
+    observation = observe_runtime(s)
+    facts = observation.facts
+    assert facts["command"][2:] == ["/health", "--upstream", "http://127.0.0.1:3020/health"]
+    assert facts["status"] == "running" and facts["pid"] == os.getpid() and facts["started_at"].endswith("Z")
+    assert diff_runtime(s, observation, None) == []  # /health and the URL are never reported missing
+
+
+@pytest.mark.parametrize(
+    ("create", "executable", "problem"),
+    [(False, True, "missing"), (True, False, "not executable")],
+)
+def test_plist_program_missing_or_not_executable(tmp_path: Path, launchctl: Path, create: bool, executable: bool, problem: str):
+    plist = install_plist(tmp_path, "com.acme.recruit.plist", create=create, executable=executable)
+    drifts = diff_runtime(launchd_spec(tmp_path, plist), observe_runtime(launchd_spec(tmp_path, plist)), None)
+    assert kinds(drifts) == ["definition-target-missing"]
+    assert drifts[0].actual == {"path": str(tmp_path / "recruit" / "bin" / "recruit-wrapper"), "problem": problem}
+
+
+def test_plist_with_program_key_and_missing_plist(tmp_path: Path, launchctl: Path):
+    plist = install_plist(tmp_path, "com.acme.recruit-program.plist", executable=False)
+    drifts = diff_runtime(launchd_spec(tmp_path, plist), observe_runtime(launchd_spec(tmp_path, plist)), None)
+    assert kinds(drifts) == ["definition-target-missing"] and drifts[0].actual["problem"] == "not executable"
+    plist.unlink()
+    s = launchd_spec(tmp_path, plist)
+    drifts = diff_runtime(s, observe_runtime(s), None)
+    assert kinds(drifts) == ["definition-target-missing"] and drifts[0].actual == {"definition": str(plist), "problem": "missing"}
+
+
+def test_external_is_skipped_information(tmp_path: Path):
+    s = spec({"manager": "external"}, tmp_path)
+    observation = observe_runtime(s)
+    assert observation.skipped and observation.reachable
+    [drift] = diff_runtime(s, observation, None)
+    assert (drift.kind, drift.is_drift) == ("skipped", False)
+    assert restart_preconditions(observation) == {"runtime:reachable": False}
