@@ -8,7 +8,6 @@ its entry has converged, and refused when the entry changed some other way since
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
