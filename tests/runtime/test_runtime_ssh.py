@@ -92,3 +92,12 @@ def test_host_urls_parse_and_bad_ones_fail_in_one_line(tmp_path: Path):
     argv = Transport.for_host("ssh://u@h:2222").ssh_argv("true")
     assert argv[:7] == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "StrictHostKeyChecking=accept-new"]
     assert argv[-4:] == ["u", "--", "h", "true"] and "2222" in argv
+
+
+def test_missing_pm2_on_the_remote_host_is_unreachable(ssh_env: Sshd, monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("TRUEUP_PM2", "/nonexistent/pm2")
+    spec = RuntimeSpec.from_manifest(
+        {"manager": "pm2", "service": "recruit", "host": ssh_env.url}, install_path=tmp_path, workspace=tmp_path
+    )
+    obs = observe_runtime(spec)
+    assert not obs.reachable and obs.unreachable_reason == f"pm2 (/nonexistent/pm2) not found on {ssh_env.url}"

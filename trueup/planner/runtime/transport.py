@@ -133,9 +133,6 @@ class Transport:
         result = CommandResult(proc.returncode, proc.stdout, proc.stderr)
         if self.target is not None and proc.returncode == SSH_EXIT_CONNECT:
             raise Unreachable(f"{self.describe()}: {result.first_error_line()}")
-        if self.target is not None and proc.returncode == 127:
-            # The remote shell's "command not found".
-            raise Unreachable(f"{program}: command not found on {self.describe()}")
         return result
 
     def read_bytes(self, path: str, *, timeout: float = 15) -> bytes | None:
