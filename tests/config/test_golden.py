@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from tests.config.harness import Harness
 
 GOLDEN = Path(__file__).parent / "golden"
