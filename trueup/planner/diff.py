@@ -130,17 +130,19 @@ def diff_generated(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, 
         output = live.get(gen.path, ABSENT)
         record = ledger["generated"].get(gen.path)
         if template.type != "file":
+            # No action of its own: restoring the template (a file drift) is what resolves it.
             items.append(Drift(DriftClass.GENERATED, "template-missing", gen.path, gen.template, None))
+        if output.type == "absent":
+            items.append(Drift(DriftClass.GENERATED, "missing", gen.path, {"template": gen.template}, None))
             continue
         if record is None:
-            kind = "missing" if output.type == "absent" else "unrecorded"
-            items.append(Drift(DriftClass.GENERATED, kind, gen.path, {"template": gen.template}, output.to_json()))
+            items.append(Drift(DriftClass.GENERATED, "unrecorded", gen.path, {"template": gen.template}, output.to_json()))
             continue
         edited = output.sha256 != record["output_sha256"]
         accepted = _accepted_fact(ledger, gen.path)
         if accepted is not None and equal(accepted, output):
             edited = False
-        if record["template_sha256"] != template.sha256 or record["command"] != gen.command:
+        if template.type == "file" and (record["template_sha256"] != template.sha256 or record["command"] != gen.command):
             items.append(Drift(DriftClass.GENERATED, "stale", gen.path,
                                {"template_sha256": template.sha256, "command": gen.command},
                                {"template_sha256": record["template_sha256"], "command": record["command"],
