@@ -186,8 +186,8 @@ def test_failing_health_is_errored_and_restart_reports_it(app: App):
     spec = app.spec(health={"url": f"http://127.0.0.1:{free_port()}/health"})
     drifts = diff_runtime(spec, observe_runtime(spec), None)
     assert kinds(drifts) == ["errored"] and "connection refused" in drifts[0].actual
-    with pytest.raises(TrueupError, match=r"not back within 2s \(health .*connection refused\)"):
-        restart(spec, timeout=2)
+    with pytest.raises(TrueupError, match=r"not back within 1s \(health .*connection refused\)"):
+        restart(spec, timeout=1)
 
 
 def test_observation_without_a_daemon_starts_none(pm2_binary: str, tmp_path: Path, monkeypatch):

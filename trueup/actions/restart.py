@@ -90,12 +90,15 @@ def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None)
     if not before.reachable:
         raise Unreachable(f"cannot restart {label}: {before.unreachable_reason}")
     if not before.facts.get("present"):
-        raise TrueupError(f"cannot restart {label}: {spec.manager} has no such service on {before.where}",
-                          hint="start it once through the manager; trueup restarts, it does not define services")
+        raise TrueupError(
+            f"cannot restart {label}: {spec.manager} has no such service on {before.where}",
+            hint="start it once through the manager; trueup restarts services, it does not define them",
+        )
     should_save = False
     if spec.manager == "pm2":
         should_save = save if save is not None else _pm2_saved_in_sync(spec, transport)
-    result = transport.run(_restart_argv(spec, before.facts, transport), env=pm2.pm2_env(spec) if spec.manager == "pm2" else None, timeout=max(timeout, 5))
+    env = pm2.pm2_env(spec) if spec.manager == "pm2" else None
+    result = transport.run(_restart_argv(spec, before.facts, transport), env=env, timeout=max(timeout, 5))
     if not result.ok:
         raise TrueupError(f"restart of {label} failed on {before.where}: {result.first_error_line()}")
     deadline = time.monotonic() + timeout
