@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import plistlib
+from datetime import UTC, datetime
 from typing import Any
 
 from trueup.planner.runtime.spec import RuntimeSpec
+from trueup.planner.runtime.times import iso_from_datetime
 from trueup.planner.runtime.transport import Transport, Unreachable
 
 
@@ -30,6 +32,13 @@ def parse_plist(data: bytes) -> dict[str, Any]:
     }
 
 
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None  # "-": no pid / no exit status yet
+
+
 def parse_list(text: str) -> dict[str, dict[str, Any]]:
     """``launchctl list``: ``PID<TAB>Status<TAB>Label`` rows (PID ``-`` when not running)."""
     jobs: dict[str, dict[str, Any]] = {}
@@ -38,10 +47,7 @@ def parse_list(text: str) -> dict[str, dict[str, Any]]:
         if len(parts) != 3 or parts[0] == "PID":
             continue
         pid, last_exit, label = parts
-        jobs[label] = {
-            "pid": int(pid) if pid.strip().lstrip("-").isdigit() and pid.strip() != "-" else None,
-            "last_exit": int(last_exit) if last_exit.strip().lstrip("-").isdigit() else None,
-        }
+        jobs[label] = {"last_exit": _int_or_none(last_exit), "pid": _int_or_none(pid)}
     return jobs
 
 
@@ -66,10 +72,6 @@ def start_time_argv(pid: int) -> list[str]:
 
 
 def observe_launchd(spec: RuntimeSpec, transport: Transport) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
-    from trueup.planner.runtime.times import iso_from_datetime
-
     definition = None
     if spec.definition:
         data = transport.read_bytes(spec.definition)

@@ -142,17 +142,22 @@ def argv_of(record: dict[str, Any]) -> list[str]:
     return [*head, record.get("script") or "", *record.get("args", [])]
 
 
+DEFINITION_KEYS = ("args", "cwd", "interpreter", "name", "node_args", "script")
+
+
+def _definition_key(record: dict[str, Any]) -> str:
+    return json.dumps({k: record.get(k) for k in DEFINITION_KEYS}, sort_keys=True)
+
+
 def _same_definition(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    keys = ("args", "cwd", "interpreter", "name", "node_args", "script")
-    return all(a.get(k) == b.get(k) for k in keys)
+    return _definition_key(a) == _definition_key(b)
 
 
 def saved_list_in_sync(processes: list[dict[str, Any]], dump: list[dict[str, Any]] | None) -> bool:
     """Whether `pm2 resurrect` would bring back exactly what runs now (all processes, not one service)."""
     if dump is None:
         return not processes
-    key = lambda d: json.dumps({k: d.get(k) for k in ("args", "cwd", "interpreter", "name", "node_args", "script")}, sort_keys=True)  # noqa: E731
-    return sorted(map(key, processes)) == sorted(map(key, dump))
+    return sorted(map(_definition_key, processes)) == sorted(map(_definition_key, dump))
 
 
 def _rel_script(record: dict[str, Any]) -> str | None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from attrs import frozen
 
 from trueup.errors import EXIT_UNREACHABLE, TrueupError
+from trueup.planner.runtime.times import iso_from_ms
 
 SSH_OPTIONS_ENV = "TRUEUP_SSH_OPTIONS"
 SSH_EXIT_CONNECT = 255  # ssh's own failure (connect, auth, host key); anything else is the remote command's
@@ -153,8 +154,6 @@ class Transport:
 
     def path_facts(self, paths: Sequence[str], *, timeout: float = 15) -> dict[str, dict]:
         """For each path: ``exists``, ``executable`` and ``mtime`` (ISO) — one round trip for all of them."""
-        from trueup.planner.runtime.times import iso_from_ms
-
         out: dict[str, dict] = {}
         if self.target is None:
             for path in paths:
