@@ -10,15 +10,17 @@ from typing import Any
 
 from attrs import frozen
 
-CHUNK = 1 << 20  # stream in 1 MiB chunks: memory never grows with file size
+from trueup.planner import hashing
+from trueup.planner.hashing import CHUNK  # noqa: F401  (re-exported: 1 MiB streaming chunks)
 
 
 def sha256_file(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    """Hex SHA-256 of a file's content (a symlink is followed, as open() does)."""
+    fd = os.open(path, hashing.O_FOLLOW)
+    try:
+        return hashing.digest_fd(fd, os.fstat(fd).st_size).hex()
+    finally:
+        os.close(fd)
 
 
 def sha256_bytes(data: bytes) -> str:
