@@ -149,7 +149,9 @@ def test_apply_never_loses_operator_content(template, ops, upgrade, data):
                 chosen.setdefault(action["group"], []).append(action["id"])
         approve = [data.draw(st.sampled_from(sorted(ids)), label=group) for group, ids in sorted(chosen.items())]
         code, out, err = project.apply_ids(document, *approve)
-        assert code == 0, err
+        # Some combinations cannot be carried out (regenerating from a template whose absence was accepted);
+        # apply then stops with one clear line, and still must not have lost anything.
+        assert code == 0 or (code == 1 and err.startswith("trueup: error: ") and err.count("\n") == 1), err
         lost = {rel: d for rel, d in before.items() if not preserved(project, rel, d)}
         assert not lost, f"operator content lost: {lost}\n{out}"
     finally:
