@@ -9,12 +9,14 @@ from typing import Any
 
 from attrs import define, field
 
-from trueup.actions import accept_local, cleanup_backups, import_component, regenerate, restore_source, upgrade
+from trueup.actions import (accept_local, cleanup_backups, config_change, import_component, regenerate, restore_source,
+                            upgrade)
 from trueup.actions.context import Context
 from trueup.actions.paths import safe_target
 from trueup.errors import RefusedError, TrueupError
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.planner import document as plans
+from trueup.planner.config_step import config_item, observe_config_fact
 from trueup.planner.diff import spec_matcher
 from trueup.planner.ids import digest
 from trueup.planner.model import APPLY_ORDER, ActionType
@@ -87,6 +89,8 @@ def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str) -> Any:
     if key == "tree":
         tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets))
         return digest({p: f.to_json() for p, f in tree.files.items()})
+    if key.startswith("config:"):
+        return observe_config_fact(spec, key, workspace.root, workspace.state_dir)
     if key.startswith("file:"):
         rel = key[5:]
         safe_target(spec.install_path, rel)
@@ -97,6 +101,9 @@ def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str) -> Any:
 def _describe(key: str) -> str:
     if key.startswith("file:"):
         return f"file {key[5:]}"
+    if key.startswith("config:"):
+        path, fact = key[len("config:"):].rsplit(":", 1)
+        return f"config file {path}" if fact == "sha256" else f"the ownership registry of {path}"
     return {"manifest": "the component's entry in trueup.yaml", "ledger": "the install ledger",
             "source:commit": "the commit the source ref resolves to", "install:dir": "the install directory",
             "tree": "the install directory's content"}.get(key, key)
@@ -105,8 +112,11 @@ def _describe(key: str) -> str:
 def check_preconditions(workspace: Workspace, chosen: list[dict[str, Any]]) -> None:
     for action in chosen:
         spec = workspace.component(action["component"])
-        for target in action["targets"]:
-            safe_target(spec.install_path, target)
+        if "config" in action.get("details", {}):
+            config_item(spec, action["details"]["config"])  # config targets are entries of a declared file
+        else:
+            for target in action["targets"]:
+                safe_target(spec.install_path, target)
         for key, expected in sorted(action["preconditions"].items()):
             if _observe_fact(workspace, spec, key) != expected:
                 raise RefusedError(f"plan is stale: {_describe(key)} of {spec.name} changed since the plan was made; "
@@ -162,7 +172,8 @@ def _apply_component(workspace: Workspace, spec: ComponentSpec, actions: list[di
         ordered = sorted(actions, key=lambda a: APPLY_ORDER.index(ActionType(a["type"])))
         try:
             for action in ordered:
-                RUNNERS[ActionType(action["type"])](ctx, action)
+                runner = config_change.run if "config" in action.get("details", {}) else RUNNERS[ActionType(action["type"])]
+                runner(ctx, action)
                 journal.record(workspace.state_dir, {"event": "action", "plan_hash": plan_hash, "id": action["id"],
                                                      "type": action["type"], "component": spec.name,
                                                      "targets": action["targets"][:50]})

@@ -9,6 +9,7 @@ from typing import Any
 from attrs import frozen
 
 from trueup.manifest import ComponentSpec, Workspace
+from trueup.planner.config_step import observe_configs
 from trueup.planner.diff import SourceFacts, spec_matcher
 from trueup.planner.facts import ABSENT, FileFact, observe_path
 from trueup.planner.tree import observe_tree
@@ -40,6 +41,7 @@ class Observation:
     # Files of the desired commit that differ from the ledger (all of them when not installed).
     desired: dict[str, DesiredFile]
     removed: tuple[str, ...]  # ledger paths the desired commit no longer has
+    configs: tuple = ()  # (manifest item, ConfigPlan) per co-owned config file
 
 
 def observe_in_root(root: Path, rel: str) -> FileFact:
@@ -115,4 +117,6 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
         secrets=secrets,
         desired=desired,
         removed=removed,
+        configs=observe_configs(spec, workspace=workspace.root, state_dir=workspace.state_dir, source=source,
+                                commit=commit, version=version),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from trueup.errors import ManifestError
 from trueup.manifest import Workspace
 from trueup.planner import diff, document
+from trueup.planner.config_step import config_facts, config_warnings
 from trueup.planner.model import Action, ComponentResult, Drift, Status
 from trueup.planner.observe import Observation, observe_component
 from trueup.planner.propose import propose
@@ -21,7 +22,7 @@ def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, l
         items += diff.diff_files(spec, obs.ledger, obs.live)
         items += diff.diff_generated(spec, obs.ledger, obs.live)
     items += diff.diff_secrets(obs.secrets)
-    items = diff.sort_items(items)
+    items = diff.sort_items(items) + [d for _, plan in obs.configs for d in plan.drift]
     if obs.ledger is None:
         status = Status.UNMANAGED if obs.install_exists else Status.NOT_INSTALLED
     else:
@@ -33,6 +34,9 @@ def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, l
         "installed": ({"commit": obs.ledger["source"]["commit"], "version": obs.ledger["version"]}
                       if obs.ledger else None),
     }
+    if obs.configs:
+        facts["config"] = config_facts(obs.configs)
+        facts["warnings"] = config_warnings(obs.configs)
     return ComponentResult(spec.name, status, items, facts), propose(obs, items)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trueup.planner.config_step import config_actions
 from trueup.planner.diff import equal
 from trueup.planner.facts import ABSENT, FileFact
 from trueup.planner.ids import action_id, digest
@@ -125,7 +126,7 @@ def propose(obs: Observation, drift: list[Drift]) -> list[Action]:
               if d.is_drift and (d.cls == DriftClass.LOCAL_PATCH or (d.cls == DriftClass.BACKUP and d.kind == "unacknowledged"))]
     actions: list[Action] = []
     for item in drift:
-        if not item.is_drift or (item.cls, item.kind) not in RECOMMENDATIONS:
+        if not item.is_drift or item.cls == DriftClass.CONFIG or (item.cls, item.kind) not in RECOMMENDATIONS:
             continue
         recommended, alternatives = RECOMMENDATIONS[(item.cls, item.kind)]
         if recommended == A.UPGRADE:
@@ -135,4 +136,4 @@ def propose(obs: Observation, drift: list[Drift]) -> list[Action]:
         else:
             actions.append(_file_action(obs, item, recommended, True))
             actions.extend(_file_action(obs, item, alt, False) for alt in alternatives)
-    return actions
+    return actions + config_actions(component, obs.configs, _base_preconditions(obs))

@@ -33,8 +33,28 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _config(item: dict[str, Any]) -> str:
+    expected, actual = item["expected"] or {}, item["actual"] or {}
+    entry = expected.get("entry") or actual.get("entry") or ""
+    if item["kind"] == "unparseable":
+        return f"does not parse ({actual.get('error')}); never written"
+    if item["kind"] == "collision":
+        return f"{entry}: {len(actual.get('values', []))} live entries normalize to one key"
+    return f"{entry}: {item['kind']}" + (f" (template {_value(expected.get('value'))}, live {_value(actual.get('value'))})"
+                                         if "value" in expected and "value" in actual else "")
+
+
+def _value(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def describe(item: dict[str, Any]) -> str:
     kind, expected, actual = item["kind"], item["expected"], item["actual"]
+    if item["class"] == "config":
+        return _config(item)
     if kind == "outdated":
         return f"installed {_short(actual)}, source is {_short(expected)}"
     if kind == "not-installed":
@@ -86,7 +106,12 @@ def summary_line(document: dict[str, Any]) -> str:
 def _action_line(action: dict[str, Any]) -> str:
     marker = "*" if action["recommended"] else " "
     check = "[x]" if action["approved"] else "[ ]"
-    target = ", ".join(action["targets"]) if action["type"] != "upgrade" else f"{len(action['targets'])} paths"
+    if "config" in action.get("details", {}):
+        target = f"{action['details']['config']}: {len(action['targets'])} entr{'y' if len(action['targets']) == 1 else 'ies'}"
+    elif action["type"] == "upgrade":
+        target = f"{len(action['targets'])} paths"
+    else:
+        target = ", ".join(action["targets"])
     return f"{check} {action['id']} {marker}{action['type']:<16} {target}"
 
 
@@ -98,6 +123,8 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
         status = comp["status"]
         lines.append((f"# {comp['name']}: {status}" + (f" ({comp['unobserved']})" if comp.get("unobserved") else ""),
                       f"bold {STATUS_STYLE.get(status, '')}".strip()))
+        for warning in comp.get("facts", {}).get("warnings", []):
+            lines.append((f"  warning: {warning}", "yellow"))
         for item in comp["drift"]:
             where = item["path"] or "(component)"
             lines.append((f"  {SYMBOLS.get(item['kind'], '~')} {item['class']:<11} {where}  {describe(item)}",
@@ -106,7 +133,11 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
             lines.append((f"  i {item['class']:<11} {item['path'] or '(component)'}  {describe(item)}", "dim"))
         for action in actions.get(comp["name"], []):
             lines.append(("    " + _action_line(action), None if action["recommended"] else "dim"))
-            if action["type"] == "upgrade":
+            if "config" in action.get("details", {}):
+                for change in action["details"]["changes"][:20]:
+                    symbol = {"add": "+", "remove": "-"}.get(change["op"], "~")
+                    lines.append((f"        {symbol} {action['details']['config']} {change['entry']} ({change['op']})", "dim"))
+            elif action["type"] == "upgrade":
                 ops = action["details"]["files"]
                 for path in sorted(ops)[:20]:
                     lines.append((f"        {OP_SYMBOLS[ops[path]['op']]} {path} ({ops[path]['op']})", "dim"))
