@@ -9,8 +9,8 @@ from typing import Any
 
 from attrs import define, field
 
-from trueup.actions import (accept_local, cleanup_backups, config_change, import_component, regenerate, restore_source,
-                            upgrade)
+from trueup.actions import (accept_local, cleanup_backups, config_change, import_component, regenerate, restart_service,
+                            restore_source, upgrade)
 from trueup.actions.context import Context
 from trueup.actions.paths import safe_target
 from trueup.errors import RefusedError, TrueupError
@@ -18,6 +18,7 @@ from trueup.manifest import ComponentSpec, Workspace
 from trueup.planner import document as plans
 from trueup.planner.config_step import config_item, observe_config_fact
 from trueup.planner.diff import spec_matcher
+from trueup.planner.runtime_step import observe_runtime_fact
 from trueup.planner.ids import digest
 from trueup.planner.model import APPLY_ORDER, ActionType
 from trueup.planner.observe import _non_empty_dir, observe_in_root
@@ -34,6 +35,7 @@ RUNNERS = {
     ActionType.CLEANUP_BACKUPS: cleanup_backups.run,
     ActionType.IMPORT: import_component.run,
     ActionType.UPGRADE: upgrade.run,
+    ActionType.RESTART: restart_service.run,
 }
 
 
@@ -76,7 +78,7 @@ def _check_gates(chosen: list[dict[str, Any]], document: dict[str, Any]) -> None
                                hint="approve an action for each gating drift too (accept-local keeps the local change)")
 
 
-def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str) -> Any:
+def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str, seen: dict) -> Any:
     """Re-observe one precondition fact, the same way plan observed it."""
     if key == "manifest":
         return spec.digest
@@ -89,6 +91,8 @@ def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str) -> Any:
     if key == "tree":
         tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets))
         return digest({p: f.to_json() for p, f in tree.files.items()})
+    if key.startswith("runtime:"):
+        return observe_runtime_fact(spec, key, workspace.root, seen)
     if key.startswith("config:"):
         return observe_config_fact(spec, key, workspace.root, workspace.state_dir)
     if key.startswith("file:"):
@@ -101,6 +105,8 @@ def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str) -> Any:
 def _describe(key: str) -> str:
     if key.startswith("file:"):
         return f"file {key[5:]}"
+    if key.startswith("runtime:"):
+        return f"the running service ({key[len('runtime:'):]})"
     if key.startswith("config:"):
         path, fact = key[len("config:"):].rsplit(":", 1)
         return f"config file {path}" if fact == "sha256" else f"the ownership registry of {path}"
@@ -110,15 +116,19 @@ def _describe(key: str) -> str:
 
 
 def check_preconditions(workspace: Workspace, chosen: list[dict[str, Any]]) -> None:
+    seen: dict = {}
     for action in chosen:
         spec = workspace.component(action["component"])
         if "config" in action.get("details", {}):
             config_item(spec, action["details"]["config"])  # config targets are entries of a declared file
+        elif action["type"] == ActionType.RESTART:
+            if not spec.runtime or action["targets"] != [spec.runtime.get("service")]:
+                raise RefusedError(f"restart target {action['targets']} is not {spec.name}'s declared service")
         else:
             for target in action["targets"]:
                 safe_target(spec.install_path, target)
         for key, expected in sorted(action["preconditions"].items()):
-            if _observe_fact(workspace, spec, key) != expected:
+            if _observe_fact(workspace, spec, key, seen) != expected:
                 raise RefusedError(f"plan is stale: {_describe(key)} of {spec.name} changed since the plan was made; "
                                    "run trueup plan again")
 

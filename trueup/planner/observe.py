@@ -9,6 +9,7 @@ from typing import Any
 from attrs import frozen
 
 from trueup.manifest import ComponentSpec, Workspace
+from trueup.planner import runtime_step
 from trueup.planner.config_step import observe_configs
 from trueup.planner.diff import SourceFacts, spec_matcher
 from trueup.planner.facts import ABSENT, FileFact, observe_path
@@ -42,6 +43,7 @@ class Observation:
     desired: dict[str, DesiredFile]
     removed: tuple[str, ...]  # ledger paths the desired commit no longer has
     configs: tuple = ()  # (manifest item, ConfigPlan) per co-owned config file
+    runtime: tuple | None = None  # (RuntimeSpec, RuntimeObservation) when the component declares a runtime
 
 
 def observe_in_root(root: Path, rel: str) -> FileFact:
@@ -119,4 +121,5 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
         removed=removed,
         configs=observe_configs(spec, workspace=workspace.root, state_dir=workspace.state_dir, source=source,
                                 commit=commit, version=version),
+        runtime=runtime_step.observe(spec, workspace.root),
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from trueup.errors import ManifestError
 from trueup.manifest import Workspace
-from trueup.planner import diff, document
+from trueup.planner import diff, document, runtime_step
 from trueup.planner.config_step import config_facts, config_warnings
 from trueup.planner.model import Action, ComponentResult, Drift, Status
 from trueup.planner.observe import Observation, observe_component
@@ -23,10 +23,15 @@ def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, l
         items += diff.diff_generated(spec, obs.ledger, obs.live)
     items += diff.diff_secrets(obs.secrets)
     items = diff.sort_items(items) + [d for _, plan in obs.configs for d in plan.drift]
+    items += runtime_step.runtime_drift(obs.runtime, obs.ledger)
     if obs.ledger is None:
         status = Status.UNMANAGED if obs.install_exists else Status.NOT_INSTALLED
     else:
         status = Status.DRIFTED if any(d.is_drift for d in items) else Status.CLEAN
+    unobserved = None
+    if obs.runtime is not None and not obs.runtime[1].reachable:
+        # Files were observed, the running service was not: the component's truth is incomplete.
+        status, unobserved = Status.UNREACHABLE, obs.runtime[1].unreachable_reason
     facts: dict[str, Any] = {
         "install_path": str(spec.install_path),
         "source": {"repo": spec.repo, "ref": spec.ref, "commit": obs.source_facts.commit,
@@ -37,7 +42,9 @@ def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, l
     if obs.configs:
         facts["config"] = config_facts(obs.configs)
         facts["warnings"] = config_warnings(obs.configs)
-    return ComponentResult(spec.name, status, items, facts), propose(obs, items)
+    if obs.runtime is not None:
+        facts["runtime"] = {"manager": obs.runtime[1].manager, "where": obs.runtime[1].where, **obs.runtime[1].facts}
+    return ComponentResult(spec.name, status, items, facts, unobserved), propose(obs, items)
 
 
 def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,

@@ -10,6 +10,7 @@ from trueup.planner.facts import ABSENT, FileFact
 from trueup.planner.ids import action_id, digest
 from trueup.planner.model import Action, ActionType, Drift, DriftClass
 from trueup.planner.observe import Observation
+from trueup.planner.runtime_step import restart_action
 
 A = ActionType
 # (drift class, kind) → (recommended, alternatives). Conservative: never recommend discarding an edit.
@@ -126,7 +127,7 @@ def propose(obs: Observation, drift: list[Drift]) -> list[Action]:
               if d.is_drift and (d.cls == DriftClass.LOCAL_PATCH or (d.cls == DriftClass.BACKUP and d.kind == "unacknowledged"))]
     actions: list[Action] = []
     for item in drift:
-        if not item.is_drift or item.cls == DriftClass.CONFIG or (item.cls, item.kind) not in RECOMMENDATIONS:
+        if not item.is_drift or item.cls in (DriftClass.CONFIG, DriftClass.RUNTIME) or (item.cls, item.kind) not in RECOMMENDATIONS:
             continue
         recommended, alternatives = RECOMMENDATIONS[(item.cls, item.kind)]
         if recommended == A.UPGRADE:
@@ -136,4 +137,5 @@ def propose(obs: Observation, drift: list[Drift]) -> list[Action]:
         else:
             actions.append(_file_action(obs, item, recommended, True))
             actions.extend(_file_action(obs, item, alt, False) for alt in alternatives)
-    return actions + config_actions(component, obs.configs, _base_preconditions(obs))
+    return (actions + config_actions(component, obs.configs, _base_preconditions(obs))
+            + restart_action(component, obs.runtime, drift, _base_preconditions(obs)))
