@@ -39,6 +39,17 @@ def make_tagged_repo(repo: Path, versions: list[tuple[str, Path]]) -> None:
         git(repo, "tag", tag)
 
 
+def _command_name() -> str:
+    """How the operator can call this trueup: plain `trueup` if that is on PATH, else its full path."""
+    import sys
+
+    ours = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "trueup" else None
+    found = shutil.which("trueup")
+    if ours and found and Path(found).resolve() == ours:
+        return "trueup"
+    return str(ours) if ours else f"{sys.executable} -m trueup"
+
+
 def run_demo(directory: Path | None, print_lines) -> int:
     from trueup.actions.apply import apply_plan
     from trueup.manifest import load_workspace
@@ -82,13 +93,14 @@ def run_demo(directory: Path | None, print_lines) -> int:
     write_text(plan_file, canonical_json(document))
     print_lines([(f"Demo workspace: {scratch}", "bold"), ("", None)])
     print_lines(render.human(document, "plan.json"))
+    trueup = _command_name()
     print_lines([
         ("", None),
         ("Try it:", "bold"),
         (f"  cd {scratch}", None),
-        ("  trueup show plan.json --markdown      # the review view for a pull request", None),
-        ("  trueup approve plan.json --all        # approve every recommended action", None),
-        ("  trueup apply plan.json                # carry them out (refused if the world changed)", None),
-        ("  trueup plan --detailed-exitcode       # exit 0: nothing left to do", None),
+        (f"  {trueup} show plan.json --markdown      # the review view for a pull request", None),
+        (f"  {trueup} approve plan.json --all        # approve every recommended action", None),
+        (f"  {trueup} apply plan.json                # carry them out (refused if the world changed)", None),
+        (f"  {trueup} plan --detailed-exitcode       # exit 0: nothing left to do", None),
     ])
     return 0
