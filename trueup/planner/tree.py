@@ -216,13 +216,13 @@ def _receive(fh: Any) -> tuple[Any, ...]:
             if not k:
                 raise EOFError("tree walk worker exited early")
             got += k
-        return bytes(buf) if n < 4096 else buf  # type: ignore[return-value]
+        return buf  # type: ignore[return-value]  (bytes-like is enough: no copy of ~6 MB blobs)
 
     *lengths, hashed = _PART_HEADER.unpack(exactly(_PART_HEADER.size))
     names, records, secret_names, secret_records, errors = (exactly(n) for n in lengths)
     errs = [(int(e), msg, name) for e, msg, name in
             (line.split("\t", 2) for line in bytes(errors).decode("utf-8", "surrogateescape").splitlines())]
-    return bytes(names), bytes(records), bytes(secret_names), bytes(secret_records), hashed, errs
+    return names, records, secret_names, secret_records, hashed, errs
 
 
 def _bfs(root: str, ignore: _Matcher, want_dirs: int) -> tuple[list[tuple[str, str]], list[tuple[str, os.DirEntry[str]]]]:
@@ -317,6 +317,12 @@ def _run_forked(worker: _Worker, shards: list[tuple[str, Any]], n: int, progress
     return results
 
 
+def _decode(names_blob: bytes) -> list[str]:
+    if not names_blob:
+        return []
+    return str(memoryview(names_blob)[:-1], sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()).split("\0")
+
+
 # Only mode, digest and kind: unpacking the other stat fields would make four ints per file for nothing.
 _FACT_FIELDS = struct.Struct("<32xI32sBx")
 assert _FACT_FIELDS.size == RECORD.size
@@ -324,7 +330,7 @@ assert _FACT_FIELDS.size == RECORD.size
 
 def _facts(names_blob: bytes, records: bytes, *, hashed: bool) -> Iterable[tuple[str, FileFact]]:
     modes: dict[int, str] = {}
-    names = os.fsdecode(names_blob[:-1]).split("\0") if names_blob else []
+    names = _decode(names_blob)
     for rel, (mode, digest, kind) in zip(names, _FACT_FIELDS.iter_unpack(records)):
         mode_s = modes.get(mode)
         if mode_s is None:
@@ -372,13 +378,24 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
             errno_, strerror, filename = part[5][0]
             raise OSError(errno_, strerror, filename)
 
-    files = dict(sorted(item for part in parts for item in _facts(part[0], part[1], hashed=True)))
-    secret_facts = dict(sorted(item for part in parts for item in _facts(part[2], part[3], hashed=False)))
-
     if cache_dir is not None:
         count = sum(len(part[1]) for part in parts) // RECORD.size
         hashed = sum(part[4] for part in parts)
         # Unchanged set of paths and nothing hashed: the cache on disk already says all this.
         if hashed or count != old_count:
             stat_cache.save(cache_dir, root, stamp, b"".join(p[0] for p in parts), b"".join(p[1] for p in parts))
+
+    # Decode one worker's part at a time and drop its blobs: peak memory is the facts plus one part.
+    file_items: list[tuple[str, FileFact]] = []
+    secret_items: list[tuple[str, FileFact]] = []
+    while parts:
+        part = parts.pop()
+        file_items.extend(_facts(part[0], part[1], hashed=True))
+        secret_items.extend(_facts(part[2], part[3], hashed=False))
+        del part
+    file_items.sort()
+    files = dict(file_items)
+    del file_items
+    secret_items.sort()
+    secret_facts = dict(secret_items)
     return TreeSnapshot(files=files, secrets=secret_facts)

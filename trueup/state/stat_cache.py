@@ -95,44 +95,69 @@ def encode(root: Path, stamp_ns: int, names: bytes, records: bytes) -> list[byte
     return [header, root_b, names, records]
 
 
-def decode(data: bytes, root: Path) -> StatCache | None:
-    """The cache in ``data``, or None when it is not a sound cache of this root written by this version."""
-    if len(data) < HEADER.size:
+def _check_header(head: bytes, size: int) -> tuple[int, int, int, int, bytes] | None:
+    if len(head) < HEADER.size:
         return None
-    magic, version, record_size, stamp_ns, count, names_len, root_len, digest = HEADER.unpack_from(data)
+    magic, version, record_size, stamp_ns, count, names_len, root_len, digest = HEADER.unpack_from(head)
     if magic != MAGIC or version != VERSION or record_size != RECORD.size:
         return None
-    if HEADER.size + root_len + names_len + count * RECORD.size != len(data):
+    if HEADER.size + root_len + names_len + count * RECORD.size != size:
         return None
-    if hashlib.sha256(memoryview(data)[HEADER.size:]).digest() != digest:
+    return stamp_ns, count, names_len, root_len, digest
+
+
+def decode(data: bytes, root: Path) -> StatCache | None:
+    """The cache in ``data``, or None when it is not a sound cache of this root written by this version."""
+    checked = _check_header(data, len(data))
+    if checked is None:
+        return None
+    _, count, names_len, root_len, _ = checked
+    at = HEADER.size + root_len + names_len
+    return _build(data[:at], data[at:], root, checked)
+
+
+def _build(head: bytes, records: bytes, root: Path, checked: tuple[int, int, int, int, bytes]) -> StatCache | None:
+    stamp_ns, count, names_len, root_len, digest = checked
+    body = hashlib.sha256(memoryview(head)[HEADER.size:])
+    body.update(records)
+    if body.digest() != digest:
         return None
     at = HEADER.size
-    if data[at:at + root_len] != os.fsencode(os.path.abspath(root)):
+    if head[at:at + root_len] != os.fsencode(os.path.abspath(root)):
         return None  # a foreign cache (renamed or copied state dir): never trusted
     at += root_len
-    view = memoryview(data)
     if count == 0:
         return StatCache(stamp_ns, {}, b"", 0) if names_len == 0 else None
-    if view[at + names_len - 1] != 0:
+    if head[-1] != 0:
         return None
-    # Decode straight from the file's buffer: no copy of the names blob, no copy of the records.
-    names = str(view[at:at + names_len - 1], sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()).split("\0")
+    names = str(memoryview(head)[at:-1], sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()).split("\0")
     if len(names) != count:
         return None
     index = dict(zip(names, range(count)))
     del names
     if len(index) != count:
         return None  # duplicate paths: not something trueup writes
-    return StatCache(stamp_ns, index, data, at + names_len)
+    return StatCache(stamp_ns, index, records, 0)
 
 
 def load(cache_dir: Path, root: Path) -> StatCache | None:
     """The cache for ``root``; None when absent or unusable (which only costs hashing)."""
     try:
-        data = cache_path(cache_dir, root).read_bytes()
+        with open(cache_path(cache_dir, root), "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            checked = _check_header(fh.read(HEADER.size), size)
+            if checked is None:
+                return None
+            _, count, names_len, root_len, _ = checked
+            fh.seek(0)
+            # Two reads: the names buffer is freed once indexed; the records stay, uncopied.
+            head = fh.read(HEADER.size + root_len + names_len)
+            records = fh.read()
     except OSError:
         return None
-    return decode(data, root)
+    if len(head) + len(records) != size:
+        return None
+    return _build(head, records, root, checked)
 
 
 def save(cache_dir: Path, root: Path, stamp_ns: int, names: bytes, records: bytes) -> None:

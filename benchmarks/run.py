@@ -1,0 +1,216 @@
+"""Benchmark `trueup plan` against sha256sum -c, aide --check and git status on the same trees, in one run.
+
+Usage: python benchmarks/run.py [--sizes 10k,100k] [--runs N] [--out docs/performance.md] [--keep]
+
+For each size it builds a workspace under /tmp (fixed-seed tree from gen_tree.py committed to a git
+source repo, a trueup.yaml, installed with plan/approve/apply), then times every command N times with
+/usr/bin/time (wall and peak RSS of the largest process) and reports medians and trueup/peer ratios.
+Public tools only; aide runs only when installed. Trees are deleted at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PY = sys.executable
+TRUEUP = str(Path(PY).with_name("trueup"))  # the console script itself: no shell shim in the timing
+SIZES = {"10k": (10_000, 200 << 20), "100k": (100_000, 1 << 30)}
+GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "advice.detachedHead=false"]
+
+
+def sh(cmd: list[str] | str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, shell=isinstance(cmd, str), check=check, capture_output=True)
+
+
+def timed(cmd: str, cwd: Path, runs: int, prepare: str | None = None, warmup: int = 1) -> dict:
+    """Median wall seconds and peak RSS (MiB) of ``cmd`` over ``runs``; ``prepare`` runs untimed before each."""
+    walls, rss = [], []
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        for i in range(warmup + runs):
+            if prepare:
+                sh(prepare.replace("{i}", str(i)), cwd=cwd)
+            proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", out.name, "sh", "-c", cmd + " >/dev/null 2>&1"],
+                                  cwd=cwd, capture_output=True)
+            wall_s, rss_kb = open(out.name).read().split()[-2:]
+            if i >= warmup:
+                walls.append(float(wall_s))
+                rss.append(int(rss_kb) / 1024)
+            if proc.returncode not in (0, 1, 2):  # 1/2: checkers and --detailed-exitcode reporting differences
+                raise RuntimeError(f"{cmd!r} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
+    return {"wall": statistics.median(walls), "rss": statistics.median(rss), "walls": walls}
+
+
+def gen(*args: str) -> str:
+    return f"{PY} {HERE / 'gen_tree.py'} " + " ".join(args)
+
+
+def workspace(base: Path, size: str) -> Path:
+    n, nbytes = SIZES[size]
+    ws = base / size
+    src = ws / "src" / "big"
+    t = time.monotonic()
+    sh(gen(str(src), f"--files {n}", f"--bytes {nbytes}"))
+    sh(GIT + ["init", "-q", str(src)])
+    sh(GIT + ["add", "-A"], cwd=src)
+    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
+    sh(GIT + ["tag", "v1"], cwd=src)
+    if size == "10k":  # a second commit for the upgrade run: 2% rewritten
+        sh(gen(str(src), f"--files {n}", f"--bytes {nbytes}", "--mutate 0.02", "--round 999"))
+        sh(GIT + ["commit", "-qam", "v2"], cwd=src)
+        sh(GIT + ["tag", "v2"], cwd=src)
+        sh(GIT + ["checkout", "-q", "v1"], cwd=src)
+    sh(GIT + ["status", "--porcelain"], cwd=src)  # settle the index (racy entries) before timing
+    write_manifest(ws, "v1")
+    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    inst = ws / "installed" / "big"
+    sh("find . -type f ! -path './.trueup/*' -print0 | xargs -0 sha256sum > ../../sums.txt", cwd=inst)
+    print(f"[{size}] workspace ready in {time.monotonic() - t:.0f} s", file=sys.stderr)
+    return ws
+
+
+def write_manifest(ws: Path, ref: str) -> None:
+    (ws / "trueup.yaml").write_text(
+        "version: 1\nstate_dir: .trueup-state\ncomponents:\n  - name: big\n"
+        f"    source: {{repo: src/big, ref: {ref}}}\n    install:\n      path: installed/big\n")
+
+
+def aide_setup(ws: Path) -> Path | None:
+    if not shutil.which("aide"):
+        return None
+    conf = ws / "aide.conf"
+    # sha256 only, like the other verifiers: no other attributes, no compression.
+    conf.write_text(f"database_in=file:{ws}/aide.db\ndatabase_out=file:{ws}/aide.db.new\ngzip_dbout=no\n"
+                    f"H = sha256\n{ws}/installed/big H\n!{ws}/installed/big/.trueup\n")
+    sh(["aide", "--init", "-c", str(conf)], check=False)
+    os.replace(ws / "aide.db.new", ws / "aide.db")
+    return conf
+
+
+def bench_size(base: Path, size: str, runs: int) -> dict:
+    ws = workspace(base, size)
+    r: dict[str, dict] = {}
+    plan = f"{TRUEUP} plan --json"
+    r["trueup plan --no-cache (cold)"] = timed(f"{plan} --no-cache", ws, runs)
+    r["trueup plan (warm, no change)"] = timed(plan, ws, runs)
+    r["sha256sum -c"] = timed("sha256sum -c --quiet ../../sums.txt", ws / "installed" / "big", runs)
+    conf = aide_setup(ws)
+    if conf:
+        r["aide --check (sha256)"] = timed(f"aide --check -c {conf}", ws, max(1, runs // 2 + 1))
+    r["git status --porcelain"] = timed("git status --porcelain", ws / "src" / "big", runs)
+    n, nbytes = SIZES[size]
+    mutate = gen("installed/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}")
+    r["trueup plan (warm, 1% changed)"] = timed(plan, ws, runs, prepare=mutate)
+    mutate_src = gen("src/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}")
+    r["git status (1% changed)"] = timed("git -C src/big status --porcelain", ws, runs, prepare=mutate_src)
+    sh(GIT + ["checkout", "-q", "--", "."], cwd=ws / "src" / "big")
+    if size == "10k":
+        flip = (f"{PY} -c \"import sys,pathlib;p=pathlib.Path('trueup.yaml');t=p.read_text();"
+                f"p.write_text(t.replace('ref: v1','ref: v2') if 'ref: v1' in t else t.replace('ref: v2','ref: v1'))\"")
+        sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)  # clean state
+        r["trueup upgrade v1<->v2 (plan+approve+apply)"] = timed(
+            f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", ws, runs, prepare=flip)
+        r["trueup apply (upgrade only)"] = timed(
+            f"{TRUEUP} apply p.json", ws, runs,
+            prepare=flip + f" && ({TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all)")
+        r["git checkout v1<->v2"] = timed(
+            "git checkout -q $(git describe --tags --exact-match HEAD | sed 's/v1/X/;s/v2/v1/;s/X/v2/')",
+            ws / "src" / "big", runs)
+    return r
+
+
+def small_plan(base: Path, runs: int) -> dict:
+    """A 10-file component: startup and imports dominate."""
+    ws = base / "10files"
+    src = ws / "src" / "big"
+    sh(gen(str(src), "--files 10", "--bytes 40000"))
+    sh(GIT + ["init", "-q", str(src)])
+    sh(GIT + ["add", "-A"], cwd=src)
+    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
+    sh(GIT + ["tag", "v1"], cwd=src)
+    write_manifest(ws, "v1")
+    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    return {"trueup plan (10 files)": timed(f"{TRUEUP} plan --json", ws, runs),
+            "python -c pass": timed(f"{PY} -c pass", ws, runs),
+            "trueup --help": timed(f"{TRUEUP} --help", ws, runs)}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    git = sh(["git", "--version"]).stdout.decode().strip()
+    aide = sh("aide --version 2>&1 | head -1", check=False).stdout.decode().strip() or "not installed"
+    return (f"nproc {os.cpu_count()}, CPU {cpu}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, {git}, {aide}, load average at start {os.getloadavg()[0]:.2f}")
+
+
+def table(results: dict[str, dict]) -> str:
+    lines = ["| command | median wall (s) | peak RSS (MiB) | runs (s) |", "|---|---:|---:|---|"]
+    for name, m in results.items():
+        lines.append(f"| `{name}` | {m['wall']:.3f} | {m['rss']:.0f} | {' '.join(f'{w:.2f}' for w in m['walls'])} |")
+    return "\n".join(lines)
+
+
+def ratios(r: dict[str, dict]) -> list[tuple[str, float]]:
+    def w(name: str) -> float | None:
+        return r[name]["wall"] if name in r else None
+
+    out = []
+    pairs = [("trueup plan --no-cache (cold)", "sha256sum -c"), ("trueup plan --no-cache (cold)", "aide --check (sha256)"),
+             ("trueup plan (warm, no change)", "git status --porcelain"),
+             ("trueup plan (warm, 1% changed)", "git status --porcelain"),
+             ("trueup plan (warm, 1% changed)", "git status (1% changed)"),
+             ("trueup apply (upgrade only)", "git checkout v1<->v2")]
+    for a, b in pairs:
+        if w(a) is not None and w(b):
+            out.append((f"{a} / {b}", w(a) / w(b)))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10k,100k")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--base", type=Path, default=Path("/tmp/trueup-bench"))
+    ap.add_argument("--out", type=Path, help="write the markdown report here (else stdout)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated trees")
+    args = ap.parse_args()
+    shutil.rmtree(args.base, ignore_errors=True)
+    args.base.mkdir(parents=True)
+    report = [f"Machine: {machine()}", ""]
+    results: dict[str, dict] = {}
+    try:
+        for size in args.sizes.split(","):
+            results[size] = bench_size(args.base, size, args.runs)
+            report += [f"### {size} files ({SIZES[size][1] >> 20} MB)", "", table(results[size]), ""]
+            report += [f"- {name}: **{v:.2f}×**" for name, v in ratios(results[size])] + [""]
+            print("\n".join(report), file=sys.stderr)
+            if not args.keep:
+                shutil.rmtree(args.base / size, ignore_errors=True)
+        small = small_plan(args.base, args.runs * 2)
+        report += ["### startup", "", table(small), ""]
+        if "10k" in results and "100k" in results:
+            report += ["### scaling 100k / 10k (wall)", ""]
+            for name in results["10k"]:
+                if name in results["100k"]:
+                    report.append(f"- {name}: {results['100k'][name]['wall'] / results['10k'][name]['wall']:.1f}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(args.base, ignore_errors=True)
+    text = "\n".join(report) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
