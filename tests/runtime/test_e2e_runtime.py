@@ -37,12 +37,18 @@ def _apply_all(project: Project) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_upgrade_then_restart_converges(pm2, tmp_path):
+def _installed_and_running(pm2, tmp_path) -> tuple[Project, int]:
+    """v0.2.8 installed by trueup and started under PM2 from the install directory."""
     port = free_port()
     project = _project(tmp_path, port)
-    assert _apply_all(project)[0] == 0
+    _apply_all(project)
     pm2.run("start", "server/index.js", "--name", "recruit", cwd=project.install, PORT=str(port))
     wait_for(lambda: http_json(f"http://127.0.0.1:{port}/health"), "recruit to answer")
+    return project, port
+
+
+def test_upgrade_then_restart_converges(pm2, tmp_path):
+    project, port = _installed_and_running(pm2, tmp_path)
     assert project.kinds() == set()
 
     time.sleep(0.05)  # the upgrade's installed_at must be after the process start, as in real life
@@ -66,11 +72,7 @@ def test_upgrade_then_restart_converges(pm2, tmp_path):
 
 
 def test_restart_refused_when_service_restarted_since_plan(pm2, tmp_path):
-    port = free_port()
-    project = _project(tmp_path, port)
-    assert _apply_all(project)[0] == 0
-    pm2.run("start", "server/index.js", "--name", "recruit", cwd=project.install, PORT=str(port))
-    wait_for(lambda: http_json(f"http://127.0.0.1:{port}/health"), "recruit to answer")
+    project, port = _installed_and_running(pm2, tmp_path)
     pm2.run("stop", "recruit")
     doc = project.plan()
     assert ("runtime", "not-running", None) in project.kinds(doc)
