@@ -1,0 +1,39 @@
+"""The CLI's edges: python -m trueup, remote (URL) sources mirrored in the state dir, --no-cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import V1, V2
+
+
+def test_python_dash_m_and_usage_errors_exit_1(project):
+    proc = subprocess.run([sys.executable, "-m", "trueup", "plan", "--nope"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "No such option: --nope" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "trueup", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "plan" in proc.stdout and "apply" in proc.stdout
+
+
+def test_url_source_is_mirrored_into_the_state_dir(project):
+    project.source({"v1": V1, "v2": V2})
+    url = f"file://{project.repo}"
+    project.manifest(ref="v1", extra={"source": {"repo": url, "ref": "v1"}})
+    doc = project.plan()
+    assert doc["components"][0]["status"] == "not-installed"
+    mirrors = list((project.root / ".trueup-state" / "sources").iterdir())
+    assert len(mirrors) == 1 and mirrors[0].name.endswith(".git")
+    path = project.write_plan(doc)
+    assert project.run("apply", str(path), "--approve-all")[0] == 0
+    assert project.ledger()["source"]["repo"] == url
+    project.manifest(ref="v2", extra={"source": {"repo": url, "ref": "v2"}})
+    assert ("source", "outdated", None) in project.kinds()
+
+
+def test_no_cache_gives_the_same_plan(installed):
+    (installed.install / "server/util.js").write_text("patched\n")
+    cached, uncached = installed.plan(), installed.plan("--no-cache")
+    for doc in (cached, uncached):
+        doc.pop("meta")
+    assert json.dumps(cached, sort_keys=True) == json.dumps(uncached, sort_keys=True)
