@@ -103,6 +103,9 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
     plan = f"{TRUEUP} plan --json"
     r["trueup plan --no-cache (cold)"] = timed(f"{plan} --no-cache", ws, runs)
     r["trueup plan (warm, no change)"] = timed(plan, ws, runs)
+    obs = f"{PY} {HERE / 'observe.py'} installed/big"
+    r["observe_tree cold (no cache)"] = timed(obs, ws, runs)
+    r["observe_tree warm"] = timed(f"{obs} --cache-dir {ws}/obs-cache", ws, runs)
     r["sha256sum -c"] = timed("sha256sum -c --quiet ../../sums.txt", ws / "installed" / "big", runs)
     conf = aide_setup(ws)
     if conf:
@@ -111,6 +114,7 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
     n, nbytes = SIZES[size]
     mutate = gen("installed/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}")
     r["trueup plan (warm, 1% changed)"] = timed(plan, ws, runs, prepare=mutate)
+    r["observe_tree warm, 1% changed"] = timed(f"{obs} --cache-dir {ws}/obs-cache", ws, runs, prepare=mutate)
     mutate_src = gen("src/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}")
     r["git status (1% changed)"] = timed("git -C src/big status --porcelain", ws, runs, prepare=mutate_src)
     sh(GIT + ["checkout", "-q", "--", "."], cwd=ws / "src" / "big")
@@ -165,7 +169,9 @@ def ratios(r: dict[str, dict]) -> list[tuple[str, float]]:
         return r[name]["wall"] if name in r else None
 
     out = []
-    pairs = [("trueup plan --no-cache (cold)", "sha256sum -c"), ("trueup plan --no-cache (cold)", "aide --check (sha256)"),
+    pairs = [("observe_tree cold (no cache)", "sha256sum -c"), ("observe_tree warm", "git status --porcelain"),
+             ("observe_tree warm, 1% changed", "git status --porcelain"),
+             ("trueup plan --no-cache (cold)", "sha256sum -c"), ("trueup plan --no-cache (cold)", "aide --check (sha256)"),
              ("trueup plan (warm, no change)", "git status --porcelain"),
              ("trueup plan (warm, 1% changed)", "git status --porcelain"),
              ("trueup plan (warm, 1% changed)", "git status (1% changed)"),
