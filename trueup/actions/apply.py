@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -21,7 +22,7 @@ from trueup.planner.diff import spec_matcher
 from trueup.planner.runtime_step import observe_runtime_fact
 from trueup.planner.ids import digest
 from trueup.planner.model import APPLY_ORDER, ActionType
-from trueup.planner.observe import _non_empty_dir, observe_in_root
+from trueup.planner.observe import non_empty_dir, observe_in_root
 from trueup.planner.tree import observe_tree
 from trueup.source import Source, repo_location
 from trueup.state import journal
@@ -87,7 +88,7 @@ def _observe_fact(workspace: Workspace, spec: ComponentSpec, key: str, seen: dic
     if key == "source:commit":
         return Source(repo_location(spec, workspace.root, workspace.state_dir)).resolve(spec.ref)
     if key == "install:dir":
-        return "absent-or-empty" if not _non_empty_dir(spec.install_path) else "present"
+        return "absent-or-empty" if not non_empty_dir(spec.install_path) else "present"
     if key == "tree":
         tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets))
         return digest({p: f.to_json() for p, f in tree.files.items()})
@@ -137,8 +138,6 @@ def _already_applied(workspace: Workspace, plan_hash: str) -> str | None:
     path = workspace.state_dir / "journal.jsonl"
     if not path.exists():
         return None
-    import json
-
     for line in path.read_text("utf-8").splitlines():
         try:
             entry = json.loads(line)

@@ -60,7 +60,7 @@ def observe_in_root(root: Path, rel: str) -> FileFact:
     return observe_path(root / rel)
 
 
-def _non_empty_dir(path: Path) -> bool:
+def non_empty_dir(path: Path) -> bool:
     try:
         with os.scandir(path) as it:
             return any(True for _ in it)
@@ -78,7 +78,7 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
 
     raw = ledgers.read_bytes(spec.install_path)
     ledger = ledgers.parse(spec.install_path, raw) if raw is not None else None
-    install_exists = _non_empty_dir(spec.install_path)
+    install_exists = non_empty_dir(spec.install_path)
     installed_commit = ledger["source"]["commit"] if ledger else None
 
     live: dict[str, FileFact] = {}
