@@ -64,7 +64,7 @@ class _Matcher:
         try:
             # Named groups cannot repeat in one regex; they carry no meaning for a yes/no search.
             self.any = re.compile("|".join(f"(?:{re.sub(r'[(][?]P<[^>]+>', '(?:', r)})" for r in regexes))
-        except re.error:
+        except (re.error, TypeError):  # bytes patterns or odd syntax: always ask the spec itself
             self.any = None
         # Every gitignore regex starts with ^: match() tries position 0 only, search() every position.
         self.anchored = all(r.startswith("^") for r in regexes)
@@ -82,8 +82,9 @@ class _Worker:
 
     def __init__(self, root: str, ignore: _Matcher, secrets: _Matcher, cache: stat_cache.StatCache | None) -> None:
         self.root = root
-        self.ignore = ignore
-        self.secret = secrets
+        # None when the spec has no patterns: two calls per file saved on the common manifest.
+        self.ignore = None if ignore.never else ignore
+        self.secret = None if secrets.never else secrets
         self.cache = cache
         self.names: list[str] = []
         self.records = bytearray()  # packed RECORDs: ~70 bytes a file, not a Python object each
@@ -97,7 +98,7 @@ class _Worker:
     def entry(self, rel: str, path: str, st: os.stat_result) -> None:
         mode = st.st_mode
         packed = STAT.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode)
-        if self.secret(rel):
+        if self.secret is not None and self.secret(rel):
             # Existence and mode only: a secret's content is never read, not even to hash it.
             kind = KIND_FILE if stat.S_ISREG(mode) else KIND_SYMLINK if stat.S_ISLNK(mode) else KIND_OTHER
             self.secret_names.append(rel)
@@ -163,10 +164,10 @@ class _Worker:
                     rel = prefix + de.name
                     try:
                         if de.is_dir(follow_symlinks=False):
-                            if not ignore(rel + "/"):
+                            if ignore is None or not ignore(rel + "/"):
                                 stack.append((rel + "/", de.path))
                             continue
-                        if ignore(rel):
+                        if ignore is not None and ignore(rel):
                             continue
                         st = de.stat(follow_symlinks=False)
                         self.entry(rel, de.path, st)

@@ -26,8 +26,6 @@ import struct
 import sys
 from pathlib import Path
 
-from trueup.state.atomic import write_chunks
-
 MAGIC = b"trueup-statcache"
 VERSION = 1
 HEADER = struct.Struct("<16sIIqQQQ32s")
@@ -162,6 +160,8 @@ def load(cache_dir: Path, root: Path) -> StatCache | None:
 
 def save(cache_dir: Path, root: Path, stamp_ns: int, names: bytes, records: bytes) -> None:
     """Write the cache atomically; a failure to write only costs the next plan some hashing."""
+    from trueup.state.atomic import write_chunks  # not needed on a warm plan that writes nothing
+
     try:
         write_chunks(cache_path(cache_dir, root), encode(root, stamp_ns, names, records), mode=0o600)
     except OSError:
