@@ -140,6 +140,24 @@ def apply(
 
 
 @app.command()
+def fleet(
+    plan_files: Annotated[list[Path], typer.Argument(metavar="PLAN...", help="plan documents from many hosts")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary rows as JSON")] = False,
+) -> int:
+    """Summarise plans from many hosts: versions, local patches, stale processes, unreviewed backups."""
+    import json
+
+    from trueup.fleet import render, summarise
+
+    rows = summarise(plan_files)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    else:
+        _console().print(render(rows))
+    return EXIT_DRIFT if any(r["drift"] for r in rows) else EXIT_OK
+
+
+@app.command()
 def demo(
     directory: Annotated[Optional[Path], typer.Option("--dir", help="scratch directory (default: a new temp dir)")] = None,
 ) -> int:

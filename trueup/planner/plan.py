@@ -38,6 +38,7 @@ def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, l
                    "version": obs.source_facts.version},
         "installed": ({"commit": obs.ledger["source"]["commit"], "version": obs.ledger["version"]}
                       if obs.ledger else None),
+        "accepted": sorted(obs.ledger["accepted"]) if obs.ledger else [],
     }
     if obs.configs:
         facts["config"] = config_facts(obs.configs)

@@ -1,0 +1,48 @@
+"""trueup fleet: summarise plan documents collected from many hosts (one `trueup plan --json` each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from trueup.planner import document as plans
+
+
+def _count(component: dict[str, Any], cls: str, kind: str | None = None) -> int:
+    return sum(1 for d in component["drift"] if d["class"] == cls and (kind is None or d["kind"] == kind))
+
+
+def summarise(paths: list[Path]) -> list[dict[str, Any]]:
+    """One row per host and component: versions, status, local patches, stale processes, unreviewed backups."""
+    rows = []
+    for path in paths:
+        document = plans.load(path)
+        for comp in document["components"]:
+            facts = comp.get("facts", {})
+            installed = facts.get("installed") or {}
+            rows.append({
+                "host": document["meta"]["host"],
+                "plan": str(path),
+                "component": comp["name"],
+                "status": comp["status"],
+                "installed": installed.get("version") or (installed.get("commit") or "")[:12] or None,
+                "source": (facts.get("source") or {}).get("version"),
+                "local_patches": _count(comp, "local-patch") + len(facts.get("accepted", [])),
+                "stale_processes": _count(comp, "runtime", "stale-process"),
+                "unreviewed_backups": _count(comp, "backup", "unacknowledged"),
+                "drift": len(comp["drift"]),
+            })
+    return sorted(rows, key=lambda r: (r["component"], r["host"], r["plan"]))
+
+
+def render(rows: list[dict[str, Any]]):
+    from rich.table import Table
+
+    table = Table(title="trueup fleet", show_lines=False)
+    for column in ("host", "component", "status", "installed", "source", "local patches", "stale processes",
+                   "unreviewed backups"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["host"], r["component"], r["status"], r["installed"] or "-", r["source"] or "-",
+                      str(r["local_patches"]), str(r["stale_processes"]), str(r["unreviewed_backups"]))
+    return table
