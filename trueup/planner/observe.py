@@ -68,7 +68,8 @@ def non_empty_dir(path: Path) -> bool:
         return False
 
 
-def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: Path | None) -> Observation:
+def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: Path | None,
+                      quiet: bool = True) -> Observation:
     location = repo_location(spec, workspace.root, workspace.state_dir)
     refresh_mirror(spec, location)
     source = Source(location)
@@ -84,8 +85,11 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
     live: dict[str, FileFact] = {}
     secrets: dict[str, FileFact] = {}
     if install_exists:
-        tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets),
-                            cache_dir=cache_dir)
+        from trueup.progress import progress_for
+
+        with progress_for(len(ledger["files"]) if ledger else None, quiet, label=f"observing {spec.name}") as bar:
+            tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore),
+                                secrets=spec_matcher(spec.secrets), cache_dir=cache_dir, progress=bar)
         live, secrets = dict(tree.files), tree.secrets
         wanted = set(ledger["files"] if ledger else ()) | {g.path for g in spec.generated} | {g.template for g in spec.generated}
         for rel in sorted(wanted - live.keys() - secrets.keys()):

@@ -58,7 +58,7 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     results: list[ComponentResult] = []
     actions: list[Action] = []
     for spec in specs:
-        obs = observe_component(workspace, spec, cache_dir=cache_dir)
+        obs = observe_component(workspace, spec, cache_dir=cache_dir, quiet=quiet)
         result, proposed = assess(obs, workspace.require_verified)
         results.append(result)
         actions += proposed
