@@ -190,5 +190,5 @@ def _apply_component(workspace: Workspace, spec: ComponentSpec, actions: list[di
         finally:
             # Files first, ledger last: whatever was written is recorded even if a later action failed.
             if ctx.ledger is not None:
-                ledgers.save(spec.install_path, ctx.ledger)
+                ledgers.save(spec.install_path, ctx.ledger, workspace.state_dir / "cache")
             report.notes.extend(f"{spec.name}: {n}" for n in ctx.notes)

@@ -78,7 +78,7 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
     version, declarations = source.version(commit, spec.ref)
 
     raw = ledgers.read_bytes(spec.install_path)
-    ledger = ledgers.parse(spec.install_path, raw) if raw is not None else None
+    ledger = ledgers.parse(spec.install_path, raw, cache_dir) if raw is not None else None
     install_exists = non_empty_dir(spec.install_path)
     installed_commit = ledger["source"]["commit"] if ledger else None
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from trueup import __version__
 from trueup.errors import TrueupError
 from trueup.schemas.validate import field_path, first_error
-from trueup.state.atomic import write_json
+from trueup.state.atomic import canonical_json, write_text
+from trueup.state.validated import already_valid, remember_valid
 
 LEDGER_RELPATH = ".trueup/install.json"
 INSTALLER = f"trueup {__version__}"
@@ -37,17 +39,28 @@ def digest(raw: bytes | None) -> str:
     return hashlib.sha256(raw).hexdigest() if raw is not None else "absent"
 
 
-def parse(install_path: Path, raw: bytes) -> dict[str, Any]:
+@cache
+def _schema_version() -> str:
+    from importlib import resources
+
+    return hashlib.sha256(resources.files("trueup.schemas").joinpath("ledger.schema.json").read_bytes()).hexdigest()
+
+
+def parse(install_path: Path, raw: bytes, cache_dir: Path | None = None) -> dict[str, Any]:
+    """The ledger document; bytes validated before (memo in ``cache_dir``) are not validated again."""
     where = ledger_path(install_path)
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise TrueupError(f"{where}: not valid JSON ({exc})",
                           hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
+    if already_valid(cache_dir, "ledger", _schema_version(), raw):
+        return document
     error = first_error("ledger", document)
     if error is not None:
         raise TrueupError(f"{where}: {field_path(error)}: {error.message}",
                           hint="the ledger is trueup's record; restore it, or move it away and import the directory")
+    remember_valid(cache_dir, "ledger", _schema_version(), raw)
     return document
 
 
@@ -56,11 +69,13 @@ def load(install_path: Path) -> dict[str, Any] | None:
     return parse(install_path, raw) if raw is not None else None
 
 
-def save(install_path: Path, document: dict[str, Any]) -> None:
+def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = None) -> None:
     error = first_error("ledger", document)
     if error is not None:  # a bug in trueup, never an operator's mistake: fail loudly before writing
         raise AssertionError(f"refusing to write an invalid ledger: {field_path(error)}: {error.message}")
-    write_json(ledger_path(install_path), document)
+    text = canonical_json(document)
+    write_text(ledger_path(install_path), text)
+    remember_valid(cache_dir, "ledger", _schema_version(), text.encode("utf-8"))
 
 
 def new(*, name: str, version: str | None, repo: str, ref: str, commit: str) -> dict[str, Any]:
