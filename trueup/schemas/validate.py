@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+if TYPE_CHECKING:  # jsonschema is imported only to explain an invalid document: it costs ~25 ms to load
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 _FILES = ("workspace", "component-file", "ledger", "plan")
 
 
 @cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     registry = Registry()
     for entry in resources.files(__package__).iterdir():
         if entry.name.endswith(".schema.json"):
@@ -27,6 +30,8 @@ def _registry() -> Registry:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = json.loads(resources.files(__package__).joinpath(f"{name}.schema.json").read_text("utf-8"))
     return Draft202012Validator(schema, registry=_registry())
 
