@@ -86,12 +86,14 @@ def diff_source(spec: ComponentSpec, ledger: dict[str, Any] | None, source: Sour
 def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, FileFact]) -> list[Drift]:
     """Tracked, untracked and backup paths; ``live`` has every walked path plus lstat facts of tracked ones."""
     ignore = spec_matcher(spec.ignore)
+    secrets = spec_matcher(spec.secrets)
     backups = spec_matcher(spec.backup_patterns)
     generated = {g.path for g in spec.generated}
     recorded = {b["path"]: b for b in ledger["backups"]}
     items: list[Drift] = []
     for path, raw in ledger["files"].items():
-        if path in generated or ignore.match_file(path):
+        # A secret is never read, so even one the source ships is compared by existence and mode only.
+        if path in generated or ignore.match_file(path) or secrets.match_file(path):
             continue
         fact = live.get(path, ABSENT)
         accepted = _accepted_fact(ledger, path)
