@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from tests.conftest import V1, V2
 from tests.helpers import Project
-from trueup.planner.diff import spec_matcher
 
 TRACKED = sorted(V1) + ["AGENTS.md"]
 NEW = ["notes.txt", "server/extra.js", "x.bak", "server/index.js.orig", "data/cache.db", ".env", "docs/new/deep.md"]
@@ -97,15 +96,11 @@ def operator_content(project: Project) -> dict[str, str]:
 
 
 def preserved(project: Project, rel: str, digest: str) -> bool:
-    ledger = project.ledger()
+    """Still in place byte for byte, or saved in a backup file the ledger records."""
     path = project.install / rel
-    if path.is_file() and sha(path) == digest:
-        accepted = ledger["accepted"].get(rel, {}).get("fact", {}).get("sha256") == digest
-        as_backup = any(b["path"] == rel and b.get("sha256") == digest for b in ledger["backups"])
-        unmanaged = spec_matcher(["data/**", ".env"]).match_file(rel)
-        if accepted or as_backup or unmanaged:
-            return True
-    for record in ledger["backups"]:
+    if path.is_file() and not path.is_symlink() and sha(path) == digest:
+        return True
+    for record in project.ledger()["backups"]:
         backup = project.install / record["path"]
         if record.get("sha256") == digest and backup.is_file() and sha(backup) == digest:
             return True
