@@ -66,14 +66,20 @@ def test_gated_upgrade_refused_until_patch_is_handled(installed):
     assert "gated by: app/backup/unacknowledged/x.bak" in out
 
 
-def test_three_way_merge_clean(installed):
+def _patch_accept_upgrade(installed, old: str, new: str):
+    """Hot-patch server/index.js, then upgrade to v2 with the patch accepted."""
     index = installed.install / "server/index.js"
-    index.write_text(index.read_text().replace("const a = 1;", "const a = 100;"))
+    index.write_text(index.read_text().replace(old, new))
     installed.manifest(ref="v2")
     doc = installed.plan()
     accept = installed.action(doc, "accept-local", "server/index.js")
     _, upgrade, code, out, err = _upgrade(installed, accept["id"])
     assert code == 0, err
+    return index, upgrade
+
+
+def test_three_way_merge_clean(installed):
+    index, upgrade = _patch_accept_upgrade(installed, "const a = 1;", "const a = 100;")
     assert upgrade["details"]["files"]["server/index.js"]["op"] == "merge"
     assert index.read_text() == "const a = 100;\nconst b = 2;\nconst c = 30;\nconsole.log(a + b + c);\n"
     ledger = installed.ledger()
@@ -83,13 +89,7 @@ def test_three_way_merge_clean(installed):
 
 
 def test_three_way_merge_conflict_keeps_live_and_writes_new_beside(installed):
-    index = installed.install / "server/index.js"
-    index.write_text(index.read_text().replace("const c = 3;", "const c = 4;"))
-    installed.manifest(ref="v2")
-    doc = installed.plan()
-    accept = installed.action(doc, "accept-local", "server/index.js")
-    _, upgrade, code, out, err = _upgrade(installed, accept["id"])
-    assert code == 0, err
+    index, _ = _patch_accept_upgrade(installed, "const c = 3;", "const c = 4;")
     assert "const c = 4;" in index.read_text()
     beside = installed.install / "server/index.js.trueup-new"
     assert "const c = 30;" in beside.read_text()

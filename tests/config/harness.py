@@ -43,17 +43,12 @@ class Harness:
 
     # --- plan / apply --------------------------------------------------------------------------------
 
+    def _common(self, template: str | dict | None, version: str) -> dict[str, Any]:
+        return dict(component=self.component, spec=self.spec, template=_bytes(template), live_path=self.live_path,
+                    state_dir=self.state_dir, home=self.home, commit=f"c{version}", version=version)
+
     def plan(self, template: str | dict | None, version: str = "1.0") -> ConfigPlan:
-        return plan_config(
-            component=self.component,
-            spec=self.spec,
-            template=_bytes(template),
-            live_path=self.live_path,
-            state_dir=self.state_dir,
-            home=self.home,
-            commit=f"c{version}",
-            version=version,
-        )
+        return plan_config(**self._common(template, version))
 
     def apply(self, plan: ConfigPlan, template: str | dict | None, version: str = "1.0", types=("upgrade",)):
         results = []
@@ -64,18 +59,7 @@ class Harness:
         return results
 
     def apply_option(self, template, version: str, option_type: str, changes: list):
-        return apply_config(
-            component=self.component,
-            spec=self.spec,
-            template=_bytes(template),
-            live_path=self.live_path,
-            state_dir=self.state_dir,
-            home=self.home,
-            commit=f"c{version}",
-            version=version,
-            option_type=option_type,
-            changes=changes,
-        )
+        return apply_config(**self._common(template, version), option_type=option_type, changes=changes)
 
     def upgrade(self, template: str | dict | None, version: str = "1.0") -> ConfigPlan:
         """plan, then apply every upgrade group: what `trueup apply` does with the recommended upgrades."""
