@@ -154,3 +154,15 @@ def test_approve_by_type_and_all(installed):
     assert installed.run("approve", str(path), "--type", "accept-local")[0] == 0
     approved = {(a["type"], tuple(a["targets"])) for a in json.loads(path.read_text())["actions"] if a["approved"]}
     assert approved == {("accept-local", ("a.bak",)), ("accept-local", ("server/util.js",))}
+
+
+def test_approve_all_keeps_a_chosen_alternative(installed):
+    doc, restore = _patched_plan(installed)
+    path = installed.write_plan(doc)
+    assert installed.run("approve", str(path), restore["id"])[0] == 0
+    assert installed.run("approve", str(path), "--all")[0] == 0
+    approved = [a["id"] for a in json.loads(path.read_text())["actions"] if a["approved"]]
+    assert approved == [restore["id"]]
+    code, out, err = installed.run("apply", str(path), "--approve-all")
+    assert code == 0, err
+    assert (installed.install / "server/util.js").read_text() == "module.exports = {};\n"

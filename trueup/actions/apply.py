@@ -19,10 +19,10 @@ from trueup.manifest import ComponentSpec, Workspace
 from trueup.planner import document as plans
 from trueup.planner.config_step import config_item, observe_config_fact
 from trueup.planner.diff import spec_matcher
-from trueup.planner.runtime_step import observe_runtime_fact
 from trueup.planner.ids import digest
 from trueup.planner.model import APPLY_ORDER, ActionType
 from trueup.planner.observe import non_empty_dir, observe_in_root
+from trueup.planner.runtime_step import observe_runtime_fact
 from trueup.planner.tree import observe_tree
 from trueup.source import Source, repo_location
 from trueup.state import journal
@@ -53,8 +53,10 @@ def select(document: dict[str, Any], approve: list[str], approve_all: bool) -> l
     unknown = [i for i in approve if i not in ids]
     if unknown:
         raise TrueupError(f"no action with id {unknown[0]} in this plan", hint="see the ids with trueup show PLAN")
-    chosen = [a for a in document["actions"]
-              if a["approved"] or a["id"] in approve or (approve_all and a["recommended"])]
+    chosen = [a for a in document["actions"] if a["approved"] or a["id"] in approve]
+    if approve_all:  # the recommended action of every group nobody chose an alternative for
+        covered = {a["group"] for a in chosen}
+        chosen += [a for a in document["actions"] if a["recommended"] and a["group"] not in covered]
     check_groups(chosen)
     return chosen
 
@@ -69,7 +71,7 @@ def check_groups(chosen: list[dict[str, Any]]) -> None:
                               hint="trueup approve PLAN ID with a single id of that group")
 
 
-def _check_gates(chosen: list[dict[str, Any]], document: dict[str, Any]) -> None:
+def _check_gates(chosen: list[dict[str, Any]]) -> None:
     approved_groups = {a["group"] for a in chosen}
     for action in chosen:
         open_gates = [g for g in action["gated"] if g not in approved_groups]
@@ -155,7 +157,7 @@ def apply_plan(workspace: Workspace, document: dict[str, Any], where: str, *, ap
     report = ApplyReport()
     if not chosen:
         return report
-    _check_gates(chosen, document)
+    _check_gates(chosen)
     with exclusive_lock(workspace.state_dir, notify):
         when = _already_applied(workspace, document["plan_hash"])
         if when:

@@ -20,7 +20,12 @@ def approve_in_file(path: Path, ids: list[str], *, all_: bool, types: list[str])
     if not (ids or all_ or types):
         raise TrueupError("nothing to approve", hint="name action ids, or use --all or --type TYPE")
     for action in document["actions"]:
-        if action["id"] in ids or (action["recommended"] and (all_ or action["type"] in types)):
+        if action["id"] in ids:
+            action["approved"] = True
+    # --all / --type add recommended actions only where no alternative of the group is approved yet.
+    covered = {a["group"] for a in document["actions"] if a["approved"]}
+    for action in document["actions"]:
+        if action["recommended"] and action["group"] not in covered and (all_ or action["type"] in types):
             action["approved"] = True
     check_groups([a for a in document["actions"] if a["approved"]])
     write_text(path, canonical_json(document))
