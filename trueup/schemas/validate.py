@@ -46,8 +46,10 @@ def _fast(name: str):
 
 
 def _resolve_local(uri: str) -> dict:
-    # Our schemas reference each other by $id; serve them from the package, never from the network.
-    return _registry().contents(uri)
+    # Our schemas reference each other by $id (https://trueup.dev/schemas/NAME); serve them from the package,
+    # never from the network. (Not through `referencing`: importing it costs more than the lookup.)
+    name = uri.split("#", 1)[0].rsplit("/", 1)[-1]
+    return json.loads(resources.files(__package__).joinpath(name).read_text("utf-8"))
 
 
 def is_valid(name: str, document: Any) -> bool:
@@ -63,7 +65,7 @@ def is_valid(name: str, document: Any) -> bool:
 def first_error(name: str, document: Any) -> ValidationError | None:
     """The most relevant validation error (deepest, then first by path), or None when valid.
 
-    The compiled validator answers "valid?" fast; jsonschema explains only what is invalid.
+    The compiled validator answers "valid?"; jsonschema is loaded only to explain what is invalid.
     """
     if is_valid(name, document):
         return None
