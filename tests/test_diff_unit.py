@@ -103,3 +103,16 @@ def test_plan_hash_ignores_meta_and_approvals_only():
     assert plan_hash(doc) == h
     doc["actions"][0]["targets"] = ["b"]
     assert plan_hash(doc) != h
+
+
+def test_version_declarations_are_parsed_from_each_file_kind():
+    from trueup.source import VERSION_FILES
+
+    assert VERSION_FILES["package.json"](b'{"name": "a", "version": "0.2.9"}') == "0.2.9"
+    assert VERSION_FILES["package.json"](b"[1, 2]") is None
+    assert VERSION_FILES["pyproject.toml"](b'[project]\nname = "a"\nversion = "3.0"\n') == "3.0"
+    assert VERSION_FILES["pyproject.toml"](b"not = [toml") is None
+    assert VERSION_FILES["SKILL.md"](b'---\nname: x\nversion: "1.2.3"\n---\n# body\nversion: 9\n') == "1.2.3"
+    assert VERSION_FILES["SKILL.md"](b"# no front matter\nversion: 9\n") is None
+    assert VERSION_FILES["VERSION"](b" 4.1\n") == "4.1" and VERSION_FILES["VERSION"](b"\n") is None
+    assert list(VERSION_FILES) == ["package.json", "pyproject.toml", "SKILL.md", "VERSION"]  # precedence

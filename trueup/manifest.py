@@ -13,6 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from trueup.errors import ManifestError
+from trueup.readfile import read_text
 from trueup.schemas.validate import field_path, first_error
 from trueup.state.atomic import canonical_json
 
@@ -78,12 +79,8 @@ def find_workspace(explicit: str | os.PathLike | None) -> Path:
 
 
 def _yaml_load(path: Path) -> Any:
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: not found", hint="run trueup in a directory with a trueup.yaml, or pass --workspace DIR") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, ManifestError, missing="not found",
+                     hint="run trueup in a directory with a trueup.yaml, or pass --workspace DIR")
     try:
         return YAML(typ="rt").load(text)
     except YAMLError as exc:

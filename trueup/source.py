@@ -20,6 +20,41 @@ _URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[^/]+@[^/]+:)")
 _GIT_MODES = {"100644": "0644", "100755": "0755", "120000": None}
 
 
+def _package_json(raw: bytes) -> str | None:
+    try:
+        value = json.loads(raw).get("version")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _pyproject(raw: bytes) -> str | None:
+    try:
+        value = tomllib.loads(raw.decode()).get("project", {}).get("version")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _skill_front_matter(raw: bytes) -> str | None:
+    match = re.match(rb"---\s*\n(.*?)\n---", raw, re.S)
+    version = match and re.search(rb"^version:\s*['\"]?([^'\"\s]+)", match.group(1), re.M)
+    return version.group(1).decode(errors="replace") if version else None
+
+
+def _version_file(raw: bytes) -> str | None:
+    return raw.decode(errors="replace").strip() or None
+
+
+# Where a source declares its version, in order of precedence (pure parsers of the file's bytes).
+VERSION_FILES = {
+    "package.json": _package_json,
+    "pyproject.toml": _pyproject,
+    "SKILL.md": _skill_front_matter,
+    "VERSION": _version_file,
+}
+
+
 @frozen
 class TreeEntry:
     path: str
@@ -158,36 +193,15 @@ class Source:
     def version(self, commit: str, ref: str) -> tuple[str | None, dict[str, str]]:
         """The version the source declares, and every declaration found (file → version)."""
         found: dict[str, str] = {}
-        raw = self.show(commit, "package.json")
-        if raw:
-            try:
-                value = json.loads(raw).get("version")
-                if isinstance(value, str):
-                    found["package.json"] = value
-            except (ValueError, AttributeError):
-                pass
-        raw = self.show(commit, "pyproject.toml")
-        if raw:
-            try:
-                value = tomllib.loads(raw.decode()).get("project", {}).get("version")
-                if isinstance(value, str):
-                    found["pyproject.toml"] = value
-            except (ValueError, UnicodeDecodeError):
-                pass
-        raw = self.show(commit, "SKILL.md")
-        if raw:
-            match = re.match(rb"---\s*\n(.*?)\n---", raw, re.S)
-            if match:
-                version = re.search(rb"^version:\s*['\"]?([^'\"\s]+)", match.group(1), re.M)
-                if version:
-                    found["SKILL.md"] = version.group(1).decode()
-        raw = self.show(commit, "VERSION")
-        if raw and raw.strip():
-            found["VERSION"] = raw.decode(errors="replace").strip()
+        for name, read in VERSION_FILES.items():
+            raw = self.show(commit, name)
+            value = read(raw) if raw else None
+            if value:
+                found[name] = value
         if self.is_tag(ref):
-            found["tag"] = ref[1:] if ref[:1] in "vV" and ref[1:2].isdigit() else ref
-        normalized = {k: v[1:] if v[:1] in "vV" else v for k, v in found.items()}
-        for key in ("package.json", "pyproject.toml", "SKILL.md", "VERSION", "tag"):
+            found["tag"] = ref
+        normalized = {k: v[1:] if v[:1] in "vV" and v[1:2].isdigit() else v for k, v in found.items()}
+        for key in (*VERSION_FILES, "tag"):  # the first declaration in this order is the version
             if key in normalized:
                 return normalized[key], normalized
         return None, normalized

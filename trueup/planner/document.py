@@ -13,6 +13,7 @@ from typing import Any
 from trueup import __version__
 from trueup.errors import PlanFileError, RefusedError
 from trueup.planner.ids import digest
+from trueup.readfile import read_text
 from trueup.planner.model import APPLY_ORDER, Action, ComponentResult, Drift
 from trueup.schemas.validate import field_path, first_error
 
@@ -90,12 +91,7 @@ def validate(document: Any, where: str) -> None:
 
 
 def load(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such plan file", hint="create one with trueup plan -o FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"{path}: cannot read: {exc}") from None
+    raw = read_text(path, PlanFileError, missing="no such plan file", hint="create one with trueup plan -o FILE")
     try:
         document = json.loads(raw)
     except ValueError as exc:

@@ -134,6 +134,10 @@ class _Extractor:
         dotted = ".".join(names)
         return any(fnmatchcase(dotted, pattern) for pattern in self.spec.runtime_keys)
 
+    def secret(self, names: tuple[str, ...], value) -> bool:
+        """Secret-like by its key path, or because it holds a secret-like key anywhere inside."""
+        return is_secret_path(names, self.spec.secret_patterns) or contains_secret(value, self.spec.secret_patterns)
+
     def mapping(self, node: dict, steps: tuple, concrete: tuple, names: tuple, ancestors: tuple) -> None:
         for name, value in node.items():
             name = str(name)
@@ -146,16 +150,13 @@ class _Extractor:
                 self.mapping(value, c_steps, c_concrete, c_names, ancestors)
             else:
                 plain = to_plain(value)
-                secret = is_secret_path(c_names, self.spec.secret_patterns) or contains_secret(
-                    plain, self.spec.secret_patterns
-                )
                 entry = Entry(
                     key="setting:" + render_steps(c_steps),
                     steps=c_steps,
                     names=c_names,
                     value=plain,
                     norm=plain,
-                    secret=secret,
+                    secret=self.secret(c_names, plain),
                     runtime=self.runtime(c_names),
                     ancestors=ancestors,
                 )
@@ -176,16 +177,13 @@ class _Extractor:
             norm = _normalized_item(value, rule, self.home)
             item_steps = steps + ((ITEM_STEP, _identity(value, norm, rule, self.home)),)
             key = "item:" + render_steps(item_steps)
-            secret = is_secret_path(names, self.spec.secret_patterns) or contains_secret(
-                value, self.spec.secret_patterns
-            )
             entry = Entry(
                 key=key,
                 steps=item_steps,
                 names=names,
                 value=value,
                 norm=norm,
-                secret=secret,
+                secret=self.secret(names, value),
                 runtime=self.runtime(names),
                 ancestors=ancestors,
                 nested=nested,
