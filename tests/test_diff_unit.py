@@ -9,6 +9,7 @@ from trueup.planner.diff import SourceFacts, classify_tracked, diff_files, diff_
 from trueup.planner.document import plan_hash
 from trueup.planner.facts import ABSENT, FileFact
 from trueup.planner.ids import action_id
+from trueup.planner.live import LiveTree
 
 A, B = "a" * 64, "b" * 64
 
@@ -46,26 +47,26 @@ def test_diff_files_classes():
                  accepted={"b": {"fact": f(B).to_json(), "accepted_at": "t"}},
                  backups=[{"path": "a.bak", "original": "a", "reason": "r", "acknowledged": True, "sha256": A}])
     live = {"a": f(B), "b": f(B), "new": f(), "a.bak": f(A), "c.orig": f(), "data/x": f(B)}
-    items = {(str(d.cls), d.kind, d.path, d.is_drift) for d in diff_files(spec(), led, live)}
+    items = {(str(d.cls), d.kind, d.path, d.is_drift) for d in diff_files(spec(), led, LiveTree.of(led["files"], live))}
     assert items == {("local-patch", "modified", "a", True), ("file", "untracked", "new", True),
                      ("backup", "acknowledged", "a.bak", False), ("backup", "unacknowledged", "c.orig", True)}
 
 
 def test_acknowledged_backup_that_changes_is_drift_again():
     led = ledger(backups=[{"path": "a.bak", "original": "a", "reason": "r", "acknowledged": True, "sha256": A}])
-    items = diff_files(spec(), led, {"a.bak": f(B)})
+    items = diff_files(spec(), led, LiveTree.of(led["files"], {"a.bak": f(B)}))
     assert [(d.kind, d.is_drift) for d in items] == [("unacknowledged", True)]
 
 
 def test_diff_generated():
     led = ledger(generated={"OUT.md": {"template": "T.md", "command": "cp {template} {output}",
                                        "template_sha256": A, "output_sha256": B}})
-    assert diff_generated(spec(), led, {"T.md": f(A), "OUT.md": f(B)}) == []
-    assert [d.kind for d in diff_generated(spec(), led, {"T.md": f(B), "OUT.md": f(B)})] == ["stale"]
-    assert [d.kind for d in diff_generated(spec(), led, {"T.md": f(A), "OUT.md": f(A)})] == ["edited"]
-    assert [d.kind for d in diff_generated(spec(), ledger(), {"T.md": f(A)})] == ["missing"]
+    assert diff_generated(spec(), led, LiveTree.of({}, {"T.md": f(A), "OUT.md": f(B)})) == []
+    assert [d.kind for d in diff_generated(spec(), led, LiveTree.of({}, {"T.md": f(B), "OUT.md": f(B)}))] == ["stale"]
+    assert [d.kind for d in diff_generated(spec(), led, LiveTree.of({}, {"T.md": f(A), "OUT.md": f(A)}))] == ["edited"]
+    assert [d.kind for d in diff_generated(spec(), ledger(), LiveTree.of({}, {"T.md": f(A)}))] == ["missing"]
     changed = spec(generated=(Generated("OUT.md", "T.md", "other"),))
-    assert [d.kind for d in diff_generated(changed, led, {"T.md": f(A), "OUT.md": f(B)})] == ["stale"]
+    assert [d.kind for d in diff_generated(changed, led, LiveTree.of({}, {"T.md": f(A), "OUT.md": f(B)}))] == ["stale"]
 
 
 def test_diff_source():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.perf.helpers import IGNORE, SECRETS, build, facts, wide_tree
 from trueup.planner import hashing
-from trueup.planner.tree import observe_tree
+from trueup.planner.tree import observe_tree, spec_key
 from trueup.state import stat_cache
 
 
@@ -81,9 +81,12 @@ def test_same_size_rewrite_with_mtime_put_back_is_caught_by_ctime(tmp_path, no_s
 
 
 def _forged_cache(cache, root, rel, stamp_ns, digest):
+    """A cache claiming ``rel`` (at the root) has ``digest``, written by a walk stamped ``stamp_ns``."""
     st = (root / rel).lstat()
-    record = stat_cache.STAT.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode) + digest + b"\0\0"
-    stat_cache.save(cache, root, stamp_ns, rel.encode() + b"\0", record)
+    stats = stat_cache.STAT.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    block = stat_cache.dir_block(b"", rel.encode(), stats, stat_cache.FACT.pack(stat_cache.KIND_FILE, 0, digest), 0, 1)
+    stat_cache.save(cache, root, stat_cache.encode(root, stamp_ns, spec_key(IGNORE, SECRETS), bytes(32), {"dirty": {}},
+                                                   block, 1))
 
 
 def test_racy_entry_is_hashed_again(tmp_path):

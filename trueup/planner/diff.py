@@ -9,6 +9,7 @@ from attrs import frozen
 
 from trueup.manifest import ComponentSpec
 from trueup.planner.facts import ABSENT, FileFact
+from trueup.planner.live import LiveTree
 from trueup.planner.model import Drift, DriftClass
 
 
@@ -83,8 +84,8 @@ def diff_source(spec: ComponentSpec, ledger: dict[str, Any] | None, source: Sour
     return items
 
 
-def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, FileFact]) -> list[Drift]:
-    """Tracked, untracked and backup paths; ``live`` has every walked path plus lstat facts of tracked ones."""
+def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree) -> list[Drift]:
+    """Tracked, untracked and backup paths; only ``live``'s tracked and notable paths can be drift."""
     # Skipped tracked paths: generated outputs, ignored ones, and secrets (never read, so never compared).
     # Matching 100k paths against empty specs costs ~0.3 s, so only non-empty specs are consulted.
     skip = spec_matcher((*spec.ignore, *spec.secrets)) if spec.ignore or spec.secrets else None
@@ -93,8 +94,9 @@ def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, File
     generated = {g.path for g in spec.generated}
     recorded = {b["path"]: b for b in ledger["backups"]}
     items: list[Drift] = []
-    for path, raw in ledger["files"].items():
-        fact = live.get(path, ABSENT)
+    for path in sorted(live.tracked):
+        raw = live.expected(path)
+        fact = live.get(path)
         if fact.sha256 == raw.get("sha256") and fact.type == raw["type"] and fact.mode == raw.get("mode"):
             continue  # the common case, decided without building objects
         if path in generated or (skip is not None and skip.match_file(path)):
@@ -106,8 +108,8 @@ def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, File
         if kind is not None:
             cls = DriftClass.LOCAL_PATCH if kind == "modified" else DriftClass.FILE
             items.append(Drift(cls, kind, path, raw, fact.to_json()))
-    for path, fact in live.items():
-        if path in ledger["files"] or path in generated or fact.type == "absent":
+    for path, fact in live.notable.items():
+        if path in live.tracked or path in generated or fact.type == "absent":
             continue
         if backups.match_file(path):
             record = recorded.get(path)
@@ -123,12 +125,12 @@ def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, File
             continue
         items.append(Drift(DriftClass.FILE, "untracked", path, accepted.to_json() if accepted else None, fact.to_json()))
     for path, record in recorded.items():
-        if live.get(path, ABSENT).type == "absent" and not ignore.match_file(path):
+        if not ignore.match_file(path) and live.get(path).type == "absent":
             items.append(Drift(DriftClass.BACKUP, "removed", path, record["reason"], None, is_drift=False))
     return items
 
 
-def diff_generated(spec: ComponentSpec, ledger: dict[str, Any], live: dict[str, FileFact]) -> list[Drift]:
+def diff_generated(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree) -> list[Drift]:
     items: list[Drift] = []
     for gen in spec.generated:
         template = live.get(gen.template, ABSENT)

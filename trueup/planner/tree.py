@@ -1,48 +1,64 @@
-"""One walk of an install directory: every path's fact, with ignored paths pruned and secrets unhashed.
+"""One walk of an install directory: what changed since the stat cache, and which entries differ from the ledger.
 
 Scale (docs/performance.md): at 100k files the cost is one lstat per entry and, on a cold cache, one
 open/read per file; both are system calls that threads cannot overlap under the GIL (measured 6x
 slower than one thread), so the tree is split into shards that forked worker processes take from a
-shared queue. Each worker walks, stats, consults the stat cache and hashes its shards, and sends back
-packed records; the parent only decodes them. Small trees never fork.
+shared queue. A worker compares each directory with its cached block in two byte comparisons (names,
+packed lstats); only a directory that differs is looked at entry by entry. Each entry carries a
+verdict against the ledger (tracked? clean?), so the parent only ever decodes the few *notable*
+entries (not clean, secrets, generated paths), never the whole tree, and on a warm plan it does not
+even parse the ledger: the cache's verdicts were computed against the ledger whose digest it names.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
 import struct
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-
-from attrs import frozen
 
 from trueup.planner import hashing
 from trueup.planner.facts import FileFact, format_mode
 from trueup.state import stat_cache
-from trueup.state.stat_cache import RECORD, STAT
+from trueup.state.stat_cache import CLEAN, DIR, FACT, IGNORED, SECRET, STAT, TRACKED
 
 LEDGER_DIR = ".trueup"
-KIND_FILE, KIND_SYMLINK, KIND_OTHER = 0, 1, 2
-FLAG_HASHED = 1
+KIND_FILE, KIND_SYMLINK, KIND_OTHER = stat_cache.KIND_FILE, stat_cache.KIND_SYMLINK, stat_cache.KIND_OTHER
+_TYPES = ("file", "symlink", "other")
 _ZERO = bytes(32)
-_TAILS = [[bytes((kind, flags)) for flags in (0, 1)] for kind in (0, 1, 2)]
-# Below this many entries a fork costs more than it saves (measured: ~3 ms per worker).
-PARALLEL_MIN_FILES = 2000
+# Below this many directories a fork costs more than it saves (measured: ~3 ms per worker).
+PARALLEL_MIN_DIRS = 32
 _SHARD_ID = struct.Struct("<I")
+# The expected (ledger) fact of a notable entry, known from its clean cached record: kind, known?, mode, sha256.
+OLD = struct.Struct("<BBI32s")
+_NO_OLD = OLD.pack(0, 0, 0, _ZERO)
+_ENC, _ERRS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 Progress = Callable[[int], None]
 
 
-@frozen
-class TreeSnapshot:
-    """Facts of every file and symlink below a root, keyed by POSIX path relative to it."""
+def canonical(kind: int, mode: int, digest: bytes) -> dict[str, Any]:
+    """The ledger entry of a fact, exactly as trueup writes it (FileFact.to_json)."""
+    if kind == KIND_FILE:
+        return {"type": "file", "mode": format_mode(mode), "sha256": digest.hex()}
+    if kind == KIND_SYMLINK:
+        return {"type": "symlink", "sha256": digest.hex()}
+    return {"type": "other", "mode": format_mode(mode)}
 
-    files: dict[str, FileFact]
-    secrets: dict[str, FileFact]
+
+def _fact(kind: int, mode: int, digest: bytes, flags: int) -> FileFact:
+    if flags & SECRET:
+        return FileFact(_TYPES[kind], format_mode(mode) if kind != KIND_SYMLINK else None)
+    if kind == KIND_FILE:
+        return FileFact("file", format_mode(mode), digest.hex())
+    if kind == KIND_SYMLINK:
+        return FileFact("symlink", None, digest.hex())
+    return FileFact("other", format_mode(mode))
 
 
 class _Matcher:
@@ -77,133 +93,235 @@ class _Matcher:
         return bool(self.spec.match_file(rel))
 
 
-class _Worker:
-    """Walks shards and turns each entry into a packed record; the same code runs in-process or forked."""
+def spec_key(ignore: Any, secrets: Any) -> bytes:
+    """What the stored verdicts depend on besides the ledger: the ignore and secret patterns."""
+    text = "\0".join(str(getattr(p, "pattern", p)) for spec in (ignore, secrets) for p in [*getattr(spec, "patterns", ()), "|"])
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()
 
-    def __init__(self, root: str, ignore: _Matcher, secrets: _Matcher, cache: stat_cache.StatCache | None) -> None:
+
+class _Verdicts:
+    """How an entry's TRACKED/CLEAN flags are decided: against the parsed ledger, or from trusted cache verdicts.
+
+    Trusted: every ledger path was, when the cache was written, either clean (its record says so, and
+    the record's fact *is* the ledger entry) or listed in ``dirty`` with its ledger entry.
+    """
+
+    def __init__(self, files: dict[str, dict[str, Any]] | None, dirty: dict[str, dict[str, Any]]) -> None:
+        self.files = files
+        self.dirty = dirty
+
+
+class _Worker:
+    """Walks shards and writes one packed block per directory; the same code runs in-process or forked."""
+
+    def __init__(self, root: str, ignore: _Matcher, secrets: _Matcher, cache: stat_cache.StatCache | None,
+                 verdicts: _Verdicts, trust: bool, special: frozenset[str]) -> None:
         self.root = root
         # None when the spec has no patterns: two calls per file saved on the common manifest.
         self.ignore = None if ignore.never else ignore
         self.secret = None if secrets.never else secrets
         self.cache = cache
-        self.names: list[str] = []
-        self.records = bytearray()  # packed RECORDs: ~70 bytes a file, not a Python object each
-        self.secret_names: list[str] = []
-        self.secret_records: list[bytes] = []
+        self.data = cache.data if cache is not None else b""
+        self.verdicts = verdicts
+        self.trust = trust  # cached flags are valid verdicts against the current ledger
+        self.special = special
+        self.special_dirs = frozenset(p.rpartition("/")[0] + "/" if "/" in p else "" for p in special)
+        self.blocks = bytearray()
+        self.ndirs = 0
+        self.notable_names: list[str] = []
+        self.notable = bytearray()  # per notable entry: STAT, FACT, OLD
+        self.tracked_seen = 0
         self.hashed = 0
+        self.changed = 0  # directories not identical to their cached block
+        self.entries = 0
         self.errors: list[tuple[int, str, str]] = []
         self.buf = memoryview(bytearray(hashing.CHUNK))
         self.tick: Callable[[int], None] | None = None
 
-    def entry(self, rel: str, path: str, st: os.stat_result) -> None:
-        mode = st.st_mode
-        packed = STAT.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode)
-        if self.secret is not None and self.secret(rel):
-            # Existence and mode only: a secret's content is never read, not even to hash it.
-            kind = KIND_FILE if stat.S_ISREG(mode) else KIND_SYMLINK if stat.S_ISLNK(mode) else KIND_OTHER
-            self.secret_names.append(rel)
-            self.secret_records.append(RECORD.pack(0, 0, 0, 0, mode, _ZERO, kind, 0))
-            return
-        flags = 0
-        if stat.S_ISREG(mode):
-            kind = KIND_FILE
-            digest = None
-            if self.cache is not None:
-                digest = self.cache.lookup(rel, packed, st.st_mtime_ns, st.st_ctime_ns)
-            if digest is None:
-                try:
-                    digest = hashing.digest_path(path, st.st_size, self.buf)
-                except FileNotFoundError:
-                    return  # removed while we walked: it is absent now
-                flags = FLAG_HASHED
-                self.hashed += 1
-        elif stat.S_ISLNK(mode):
-            kind = KIND_SYMLINK
-            try:
-                digest = hashing.sha256_raw(os.fsencode(os.readlink(path)))
-            except FileNotFoundError:
-                return
-        else:
-            kind, digest = KIND_OTHER, _ZERO
-        self.names.append(rel)
-        self.records += packed
-        self.records += digest
-        self.records += _TAILS[kind][flags]
+    def _error(self, exc: OSError, name: str) -> None:
+        self.errors.append((exc.errno or 0, exc.strerror or str(exc), exc.filename or name))
 
-    def loose(self, entries: Iterable[tuple[str, os.DirEntry[str]]]) -> None:
-        """Files the parent already listed (the top of the tree); their lstat happens here."""
-        for rel, de in entries:
-            try:
-                st = de.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                self.errors.append((exc.errno or 0, exc.strerror or str(exc), exc.filename or de.path))
-                continue
-            try:
-                self.entry(rel, de.path, st)
-            except OSError as exc:
-                self.errors.append((exc.errno or 0, exc.strerror or str(exc), exc.filename or de.path))
-        self._progress()
-
-    def tree(self, prefix: str, directory: str) -> None:
-        """Everything below one directory: one scandir per directory, the DirEntry's lstat per file."""
+    def walk(self, prefix: str, directory: str, recurse: bool) -> None:
+        """One directory's files, and with ``recurse`` everything below it."""
         stack = [(prefix, directory)]
-        ignore = self.ignore
         while stack:
             prefix, directory = stack.pop()
             try:
                 it = os.scandir(directory)
             except OSError as exc:
-                self.errors.append((exc.errno or 0, exc.strerror or str(exc), directory))
+                self._error(exc, directory)
                 continue
+            files = []
             with it:
                 for de in it:
                     if not prefix and de.name == LEDGER_DIR:
                         continue
-                    rel = prefix + de.name
                     try:
-                        if de.is_dir(follow_symlinks=False):
-                            if ignore is None or not ignore(rel + "/"):
-                                stack.append((rel + "/", de.path))
-                            continue
-                        if ignore is not None and ignore(rel):
-                            continue
-                        st = de.stat(follow_symlinks=False)
-                        self.entry(rel, de.path, st)
+                        is_dir = de.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        files.append(de)
+                    elif recurse and (self.ignore is None or not self.ignore(prefix + de.name + "/")):
+                        stack.append((prefix + de.name + "/", de.path))
+            self._directory(prefix, files)
+            if self.tick is not None:
+                self.tick(self.entries)
+
+    def _directory(self, prefix: str, files: list[os.DirEntry[str]]) -> None:
+        self.ndirs += 1
+        self.entries += len(files)
+        names_b = "\0".join([de.name for de in files]).encode(_ENC, _ERRS)
+        at = self.cache.dirs.get(prefix) if self.cache is not None else None
+        if at is not None and self.trust:
+            data = self.data
+            plen, nlen, count, n_tracked, n_notable = DIR.unpack_from(data, at)
+            names_at = at + DIR.size + plen
+            if count == len(files) and nlen == len(names_b) and data.startswith(names_b, names_at):
+                try:
+                    stats = [de.stat(follow_symlinks=False) for de in files]
+                except OSError:
+                    stats = None
+                if stats is not None and (not stats or max(max(s.st_mtime_ns, s.st_ctime_ns) for s in stats) < self.cache.stamp_ns):
+                    packed = b"".join([STAT.pack(s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino, s.st_mode)
+                                       for s in stats])
+                    if data.startswith(packed, names_at + nlen):
+                        # Unchanged since the cache: its block, verdicts included, is still the truth.
+                        end = names_at + nlen + count * (STAT.size + FACT.size)
+                        self.blocks += data[at:end]
+                        self.tracked_seen += n_tracked
+                        if n_notable or prefix in self.special_dirs:
+                            self._cached_notables(prefix, names_at, nlen, count)
+                        return
+        self.changed += 1
+        self._entries(prefix, files, at)
+
+    def _cached_notables(self, prefix: str, names_at: int, nlen: int, count: int) -> None:
+        data, dirty, special = self.data, self.verdicts.dirty, self.special
+        names = data[names_at:names_at + nlen].decode(_ENC, _ERRS).split("\0")
+        stats_at = names_at + nlen
+        facts_at = stats_at + count * STAT.size
+        for i, name in enumerate(names):
+            rel = prefix + name
+            kind, flags, digest = FACT.unpack_from(data, facts_at + i * FACT.size)
+            if (flags & IGNORED and not flags & TRACKED) or (flags & CLEAN and rel not in special and rel not in dirty):
+                continue
+            self.notable_names.append(rel)
+            self.notable += data[stats_at + i * STAT.size:stats_at + (i + 1) * STAT.size]
+            self.notable += data[facts_at + i * FACT.size:facts_at + (i + 1) * FACT.size]
+            # A clean entry's own fact is its ledger entry; any other tracked one is in dirty.
+            self.notable += OLD.pack(kind, 1, STAT.unpack_from(data, stats_at + i * STAT.size)[4], digest) if flags & CLEAN else _NO_OLD
+
+    def _entries(self, prefix: str, files: list[os.DirEntry[str]], at: int | None) -> None:
+        """A directory that differs from its cached block (or has none): entry by entry."""
+        data = self.data
+        old: dict[str, int] = {}
+        stats_at = facts_at = 0
+        if at is not None:
+            plen, nlen, count, _, _ = DIR.unpack_from(data, at)
+            names_at = at + DIR.size + plen
+            stats_at = names_at + nlen
+            facts_at = stats_at + count * STAT.size
+            if count:
+                old = {n: i for i, n in enumerate(data[names_at:stats_at].decode(_ENC, _ERRS).split("\0"))}
+        files_v, dirty, trust, special = self.verdicts.files, self.verdicts.dirty, self.trust, self.special
+        names: list[str] = []
+        stats = bytearray()
+        facts = bytearray()
+        n_tracked = n_notable = 0
+        for de in files:
+            rel = prefix + de.name
+            try:
+                st = de.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self._error(exc, de.path)
+                continue
+            mode = st.st_mode
+            packed = STAT.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode)
+            j = old.get(de.name)
+            # Racy-clean: a cached digest is trusted only for an entry older than the walk that wrote it.
+            same = (j is not None and data.startswith(packed, stats_at + j * STAT.size)
+                    and st.st_mtime_ns < self.cache.stamp_ns and st.st_ctime_ns < self.cache.stamp_ns)
+            kind = KIND_FILE if stat.S_ISREG(mode) else KIND_SYMLINK if stat.S_ISLNK(mode) else KIND_OTHER
+            flags = 0
+            digest = _ZERO
+            if self.ignore is not None and self.ignore(rel):
+                flags = IGNORED
+            elif self.secret is not None and self.secret(rel):
+                flags = SECRET  # existence and mode only: a secret's content is never read, not even to hash it
+            elif kind != KIND_OTHER:
+                if same and data[facts_at + j * FACT.size] == kind:
+                    digest = data[facts_at + j * FACT.size + 2:facts_at + (j + 1) * FACT.size]
+                else:
+                    try:
+                        if kind == KIND_FILE:
+                            digest = hashing.digest_path(de.path, st.st_size, self.buf)
+                            self.hashed += 1
+                        else:
+                            digest = hashing.sha256_raw(os.fsencode(os.readlink(de.path)))
                     except FileNotFoundError:
-                        continue
+                        continue  # removed while we walked: it is absent now
                     except OSError as exc:
-                        self.errors.append((exc.errno or 0, exc.strerror or str(exc), exc.filename or de.path))
-            if self.tick is not None and len(self.names) & 0xFF == 0:
-                self._progress()
-        self._progress()
+                        self._error(exc, de.path)
+                        continue
+            expected_old = _NO_OLD
+            if files_v is not None:  # the parsed ledger decides
+                raw = files_v.get(rel)
+                if raw is not None:
+                    flags |= TRACKED
+                    if not flags & (IGNORED | SECRET) and raw == canonical(kind, mode, digest):
+                        flags |= CLEAN
+            elif (raw := dirty.get(rel)) is not None:
+                flags |= TRACKED
+                if not flags & (IGNORED | SECRET) and raw == canonical(kind, mode, digest):
+                    flags |= CLEAN
+            elif trust and j is not None and data[facts_at + j * FACT.size + 1] & TRACKED:
+                # Clean when cached and not in dirty: the cached fact is the ledger entry.
+                o_kind = data[facts_at + j * FACT.size]
+                o_mode = STAT.unpack_from(data, stats_at + j * STAT.size)[4]
+                o_digest = data[facts_at + j * FACT.size + 2:facts_at + (j + 1) * FACT.size]
+                flags |= TRACKED
+                if not flags & (IGNORED | SECRET) and canonical(o_kind, o_mode, o_digest) == canonical(kind, mode, digest):
+                    flags |= CLEAN
+                expected_old = OLD.pack(o_kind, 1, o_mode, o_digest)
+            if flags & TRACKED:
+                n_tracked += 1
+            if flags & CLEAN:
+                expected_old = OLD.pack(kind, 1, mode, digest)  # a clean entry's fact is its ledger entry
+            fact = FACT.pack(kind, flags, digest)
+            # Notable: what the parent must see. Tracked ignored entries only so it can count them as seen.
+            if (flags & IGNORED and flags & TRACKED) or (not flags & IGNORED and (not flags & CLEAN or rel in special or rel in dirty)):
+                if not flags & CLEAN:
+                    n_notable += 1
+                self.notable_names.append(rel)
+                self.notable += packed
+                self.notable += fact
+                self.notable += expected_old
+            names.append(de.name)
+            stats += packed
+            facts += fact
+        self.tracked_seen += n_tracked
+        self.blocks += stat_cache.dir_block(os.fsencode(prefix), "\0".join(names).encode(_ENC, _ERRS),
+                                            bytes(stats), bytes(facts), n_tracked, n_notable)
 
-    def _progress(self) -> None:
-        if self.tick is not None:
-            self.tick(len(self.names) + len(self.secret_names))
-
-    def result(self) -> tuple[bytes, bytes, bytes, bytes, int, list[tuple[int, str, str]]]:
-        """(names, records, secret names, secret records, files hashed, errors)."""
-        enc = sys.getfilesystemencoding()
-        errs = sys.getfilesystemencodeerrors()
-
-        def blob(names: list[str]) -> bytes:
-            return ("\0".join(names) + "\0").encode(enc, errs) if names else b""
-
-        return (blob(self.names), bytes(self.records), blob(self.secret_names),
-                b"".join(self.secret_records), self.hashed, self.errors)
+    def result(self) -> tuple[Any, ...]:
+        """(blocks, notable names, notable records, counters, errors)."""
+        names = "\0".join(self.notable_names).encode(_ENC, _ERRS)
+        counters = (self.ndirs, self.tracked_seen, self.hashed, self.changed, len(self.notable_names))
+        return bytes(self.blocks), names, bytes(self.notable), counters, self.errors
 
 
-_PART_HEADER = struct.Struct("<QQQQQQ")
+_PART_HEADER = struct.Struct("<QQQQ5Q")
 
 
 def _send(fd: int, part: tuple[Any, ...]) -> None:
-    """A worker's result down a pipe: lengths, then the four blobs, then the (rare) errors as text."""
-    errors = "\n".join(f"{e}\t{msg}\t{name}" for e, msg, name in part[5]).encode("utf-8", "surrogateescape")
-    blobs = [*part[:4], errors]
+    """A worker's result down a pipe: lengths and counters, then the blobs, then the (rare) errors as text."""
+    errors = "\n".join(f"{e}\t{msg}\t{name}" for e, msg, name in part[4]).encode("utf-8", "surrogateescape")
+    blobs = [part[0], part[1], part[2], errors]
     with open(fd, "wb", closefd=True) as out:
-        out.write(_PART_HEADER.pack(*(len(b) for b in blobs), part[4]))
+        out.write(_PART_HEADER.pack(*(len(b) for b in blobs), *part[3]))
         for b in blobs:
             out.write(b)
 
@@ -217,34 +335,37 @@ def _receive(fh: Any) -> tuple[Any, ...]:
             if not k:
                 raise EOFError("tree walk worker exited early")
             got += k
-        return buf  # type: ignore[return-value]  (bytes-like is enough: no copy of ~6 MB blobs)
+        return buf  # type: ignore[return-value]  (bytes-like is enough: no copy of multi-MB blobs)
 
-    *lengths, hashed = _PART_HEADER.unpack(exactly(_PART_HEADER.size))
-    names, records, secret_names, secret_records, errors = (exactly(n) for n in lengths)
+    *lengths, = _PART_HEADER.unpack(exactly(_PART_HEADER.size))
+    blocks, names, notable, errors = (exactly(n) for n in lengths[:4])
     errs = [(int(e), msg, name) for e, msg, name in
             (line.split("\t", 2) for line in bytes(errors).decode("utf-8", "surrogateescape").splitlines())]
-    return names, records, secret_names, secret_records, hashed, errs
+    return blocks, bytes(names), notable, tuple(lengths[4:]), errs
 
 
-def _bfs(root: str, ignore: _Matcher, want_dirs: int) -> tuple[list[tuple[str, str]], list[tuple[str, os.DirEntry[str]]]]:
-    """List the top of the tree breadth-first until there are ``want_dirs`` subtrees to hand out."""
+def _shards(root: str, ignore: _Matcher, want: int) -> list[tuple[str, str, bool]]:
+    """Breadth-first from the root until there are ``want`` subtrees: (prefix, path, recurse) each.
+
+    Directories listed on the way become files-only shards; the rest are whole subtrees.
+    """
     from collections import deque
 
     pending: deque[tuple[str, str]] = deque([("", root)])
-    loose: list[tuple[str, os.DirEntry[str]]] = []
-    while pending and len(pending) < want_dirs:
+    shards: list[tuple[str, str, bool]] = []
+    while pending and len(pending) < want:
         prefix, directory = pending.popleft()
-        with os.scandir(directory) as it:
-            for de in it:
-                rel = prefix + de.name
-                if not prefix and de.name == LEDGER_DIR:
-                    continue
-                if de.is_dir(follow_symlinks=False):
-                    if not ignore(rel + "/"):
-                        pending.append((rel + "/", de.path))
-                elif not ignore(rel):
-                    loose.append((rel, de))
-    return list(pending), loose
+        shards.append((prefix, directory, False))
+        try:
+            with os.scandir(directory) as it:
+                for de in it:
+                    if not prefix and de.name == LEDGER_DIR:
+                        continue
+                    if de.is_dir(follow_symlinks=False) and not ignore(prefix + de.name + "/"):
+                        pending.append((prefix + de.name + "/", de.path))
+        except OSError:
+            pass  # the worker's own scandir of it reports the error
+    return shards + [(prefix, directory, True) for prefix, directory in pending]
 
 
 def worker_count() -> int:
@@ -261,13 +382,14 @@ def worker_count() -> int:
     return max(1, min(cpus, 16))
 
 
-def _run_forked(worker: _Worker, shards: list[tuple[str, Any]], n: int, progress: Progress | None) -> list[tuple[Any, ...]]:
+def _run_forked(worker: _Worker, shards: list[tuple[str, str, bool]], n: int,
+                progress: Progress | None) -> list[tuple[Any, ...]]:
     """Run shards in ``n`` forked workers that pull shard numbers from one pipe; return their results."""
     import mmap
     import select
 
     queue_r, queue_w = os.pipe()
-    # All shard numbers are written before any fork; the pipe holds 64 KiB, so cap at 8192 shards.
+    # All shard numbers are written before any fork; the pipe holds 64 KiB, so at most 16384 shards.
     os.write(queue_w, b"".join(_SHARD_ID.pack(i) for i in range(len(shards))))
     os.close(queue_w)
     counters = mmap.mmap(-1, 8 * n)
@@ -285,11 +407,7 @@ def _run_forked(worker: _Worker, shards: list[tuple[str, Any]], n: int, progress
                     if progress is not None:
                         worker.tick = lambda done, k=k: struct.pack_into("<Q", counters, 8 * k, done)
                     while len(msg := os.read(queue_r, _SHARD_ID.size)) == _SHARD_ID.size:
-                        kind, arg = shards[_SHARD_ID.unpack(msg)[0]]
-                        if kind == "tree":
-                            worker.tree(*arg)
-                        else:
-                            worker.loose(arg)
+                        worker.walk(*shards[_SHARD_ID.unpack(msg)[0]])
                     _send(w, worker.result())
                     code = 0
                 finally:
@@ -318,85 +436,145 @@ def _run_forked(worker: _Worker, shards: list[tuple[str, Any]], n: int, progress
     return results
 
 
-def _decode(names_blob: bytes) -> list[str]:
-    if not names_blob:
-        return []
-    return str(memoryview(names_blob)[:-1], sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()).split("\0")
+def iter_blocks(blocks: bytes) -> Iterator[tuple[str, list[str], memoryview, memoryview]]:
+    """(prefix, names, packed stats, packed facts) of each directory block."""
+    view = memoryview(blocks)
+    at = 0
+    while at < len(blocks):
+        plen, nlen, count, _, _ = DIR.unpack_from(blocks, at)
+        at += DIR.size
+        prefix = os.fsdecode(bytes(view[at:at + plen]))
+        at += plen
+        names = str(view[at:at + nlen], _ENC, _ERRS).split("\0") if count else []
+        at += nlen
+        stats = view[at:at + count * STAT.size]
+        at += count * STAT.size
+        facts = view[at:at + count * FACT.size]
+        at += count * FACT.size
+        yield prefix, names, stats, facts
 
 
-# Only mode, digest and kind: unpacking the other stat fields would make four ints per file for nothing.
-_FACT_FIELDS = struct.Struct("<32xI32sBx")
-assert _FACT_FIELDS.size == RECORD.size
+_MODE = struct.Struct("<32xI")
 
 
-def _facts(names_blob: bytes, records: bytes, *, hashed: bool) -> Iterable[tuple[str, FileFact]]:
-    modes: dict[int, str] = {}
-    names = _decode(names_blob)
-    for rel, (mode, digest, kind) in zip(names, _FACT_FIELDS.iter_unpack(records)):
-        mode_s = modes.get(mode)
-        if mode_s is None:
-            mode_s = modes[mode] = format_mode(mode)
-        if kind == KIND_FILE:
-            yield rel, FileFact("file", mode_s, digest.hex() if hashed else None)
-        elif kind == KIND_SYMLINK:
-            yield rel, FileFact("symlink", None, digest.hex() if hashed else None)
-        else:
-            yield rel, FileFact("other", mode_s)
+class TreeSnapshot:
+    """One observation of a tree.
+
+    ``notable``: facts of entries that are not clean against the ledger (every entry when there is no
+    ledger), plus ``special`` paths; ``secrets``: existence and mode of secret paths; ``tracked`` and
+    ``clean``: which notable (or secret, or ignored) paths are in the ledger and equal to it;
+    ``expected_old``: ledger entries known from an entry's clean cached record; ``tracked_seen``: how
+    many ledger paths the walk met; ``trusted_meta``: the cache's ledger knowledge when its verdicts
+    were used (None when the ledger itself decided). ``files`` decodes every file and symlink, only
+    when asked for (an upgrade, an import).
+    """
+
+    def __init__(self, blocks: bytes) -> None:
+        self.blocks = blocks
+        self.notable: dict[str, FileFact] = {}
+        self.secrets: dict[str, FileFact] = {}
+        self.tracked: set[str] = set()
+        self.clean: set[str] = set()
+        self.expected_old: dict[str, dict[str, Any]] = {}
+        self.tracked_seen = 0
+        self.trusted_meta: dict[str, Any] | None = None
+        self._files: dict[str, FileFact] | None = None
+
+    @property
+    def files(self) -> dict[str, FileFact]:
+        if self._files is None:
+            items: list[tuple[str, FileFact]] = []
+            for prefix, names, stats, facts in iter_blocks(self.blocks):
+                for name, (mode,), (kind, flags, digest) in zip(names, _MODE.iter_unpack(stats), FACT.iter_unpack(facts)):
+                    if not flags & (IGNORED | SECRET):
+                        items.append((prefix + name, _fact(kind, mode, digest, flags)))
+            items.sort()
+            self._files = dict(items)
+        return self._files
+
+    def walked_paths(self) -> set[str]:
+        return {prefix + name for prefix, names, _, _ in iter_blocks(self.blocks) for name in names}
+
+    def _add_notable(self, names_b: bytes, records: bytes) -> None:
+        record = STAT.size + FACT.size + OLD.size
+        for i, rel in enumerate(names_b.decode(_ENC, _ERRS).split("\0")):
+            at = i * record
+            mode = STAT.unpack_from(records, at)[4]
+            kind, flags, digest = FACT.unpack_from(records, at + STAT.size)
+            if flags & TRACKED:
+                self.tracked.add(rel)
+                if flags & CLEAN:
+                    self.clean.add(rel)
+            o_kind, known, o_mode, o_digest = OLD.unpack_from(records, at + STAT.size + FACT.size)
+            if known:
+                self.expected_old[rel] = canonical(o_kind, o_mode, o_digest)
+            if flags & SECRET:
+                self.secrets[rel] = _fact(kind, mode, digest, flags)
+            elif not flags & IGNORED:
+                self.notable[rel] = _fact(kind, mode, digest, flags)
+
+
+MetaFn = Callable[[TreeSnapshot], "dict[str, Any] | None"]
 
 
 def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | None = None,
-                 progress: Progress | None = None, workers: int | None = None) -> TreeSnapshot:
+                 progress: Progress | None = None, workers: int | None = None, ledger_key: bytes = bytes(32),
+                 ledger_files: Callable[[], dict[str, dict[str, Any]]] | None = None,
+                 special: Iterable[str] = (), meta: MetaFn | None = None) -> TreeSnapshot:
     """Observe every entry below ``root`` (read-only; only the stat cache in ``cache_dir`` may be written).
 
     ``cache_dir`` None means no cache at all: everything is hashed and nothing is read or written
-    (``trueup plan --no-cache``). ``progress`` is called with the number of entries observed so far.
-    ``workers`` overrides the process count (1 = in-process); the result never depends on it.
+    (``trueup plan --no-cache``). ``ledger_key`` names the ledger that verdicts are against and
+    ``ledger_files()`` parses its files, called only when the cache's verdicts cannot be trusted;
+    without them every entry is untracked. ``meta(snapshot)`` is what the cache should remember about
+    the ledger. ``progress`` is called with the number of entries observed so far. ``workers``
+    overrides the process count (1 = in-process); the result never depends on it.
     """
     root_s = os.fspath(root)
     stamp = stat_cache.stamp_now()
+    skey = spec_key(ignore, secrets)
     cache = stat_cache.load(cache_dir, root) if cache_dir is not None else None
+    if cache is not None and cache.spec_key != skey:
+        cache = None  # other patterns: stored verdicts and ignore decisions mean something else
+    trust = cache is not None and cache.ledger_key == ledger_key and cache.meta is not None
+    if trust:
+        verdicts = _Verdicts(None, cache.meta.get("dirty", {}))
+    else:
+        verdicts = _Verdicts(ledger_files() if ledger_files is not None else {}, {})
     ignore_m, secret_m = _Matcher(ignore), _Matcher(secrets)
     n = worker_count() if workers is None else max(1, workers)
 
-    subtrees, loose = _bfs(root_s, ignore_m, want_dirs=16 * n if n > 1 else 1)
-    worker = _Worker(root_s, ignore_m, secret_m, cache)
-    if n > 1 and (subtrees or len(loose) >= PARALLEL_MIN_FILES):
-        per = max(256, len(loose) // 4096)
-        shards: list[tuple[str, Any]] = [("loose", loose[i:i + per]) for i in range(0, len(loose), per)]
-        shards += [("tree", sub) for sub in subtrees]
+    shards = _shards(root_s, ignore_m, want=16 * n if n > 1 else 1)
+    worker = _Worker(root_s, ignore_m, secret_m, cache, verdicts, trust, frozenset(special))
+    if n > 1 and len(shards) >= PARALLEL_MIN_DIRS // 2:
         parts = _run_forked(worker, shards, n, progress)
     else:
         worker.tick = progress
-        worker.loose(loose)
-        for prefix, directory in subtrees:
-            worker.tree(prefix, directory)
+        for shard in shards:
+            worker.walk(*shard)
         parts = [worker.result()]
-    old_count = len(cache) if cache is not None else -1
-    del worker, loose, cache  # the parent no longer needs the old cache: keep peak memory down
+    cached_dirs = len(cache) if cache is not None else -1
+    cached_meta = cache.meta if trust else None
+    del worker, cache  # the parent no longer needs the old cache: keep peak memory down
 
     for part in parts:
-        if part[5]:
-            errno_, strerror, filename = part[5][0]
+        if part[4]:
+            errno_, strerror, filename = part[4][0]
             raise OSError(errno_, strerror, filename)
 
+    snapshot = TreeSnapshot(b"".join(part[0] for part in parts))
+    for _, names_b, records, _, _ in parts:
+        if names_b:
+            snapshot._add_notable(names_b, records)
+    snapshot.notable = dict(sorted(snapshot.notable.items()))
+    snapshot.secrets = dict(sorted(snapshot.secrets.items()))
+    ndirs, snapshot.tracked_seen, hashed, changed, _ = (sum(c) for c in zip(*(part[3] for part in parts)))
+    snapshot.trusted_meta = cached_meta
+    del parts
     if cache_dir is not None:
-        count = sum(len(part[1]) for part in parts) // RECORD.size
-        hashed = sum(part[4] for part in parts)
-        # Unchanged set of paths and nothing hashed: the cache on disk already says all this.
-        if hashed or count != old_count:
-            stat_cache.save(cache_dir, root, stamp, b"".join(p[0] for p in parts), b"".join(p[1] for p in parts))
-
-    # Decode one worker's part at a time and drop its blobs: peak memory is the facts plus one part.
-    file_items: list[tuple[str, FileFact]] = []
-    secret_items: list[tuple[str, FileFact]] = []
-    while parts:
-        part = parts.pop()
-        file_items.extend(_facts(part[0], part[1], hashed=True))
-        secret_items.extend(_facts(part[2], part[3], hashed=False))
-        del part
-    file_items.sort()
-    files = dict(file_items)
-    del file_items
-    secret_items.sort()
-    secret_facts = dict(secret_items)
-    return TreeSnapshot(files=files, secrets=secret_facts)
+        new_meta = meta(snapshot) if meta is not None else {"dirty": {}}
+        # Nothing hashed, no directory changed or vanished, same verdicts: the cache on disk already says all this.
+        if changed or hashed or ndirs != cached_dirs or not trust or new_meta != cached_meta:
+            stat_cache.save(cache_dir, root, stat_cache.encode(root, stamp, skey, ledger_key, new_meta,
+                                                               snapshot.blocks, ndirs))
+    return snapshot

@@ -1,15 +1,22 @@
-"""The stat cache: per install root, path -> (size, mtime_ns, ctime_ns, inode, mode, sha256).
+"""The stat cache: per install root, each directory's entries with lstat, sha256 and ledger verdict.
 
-It lets a re-plan of an unchanged tree hash nothing. Binary, not JSON: at 100k files a JSON cache
-costs more to parse than the hashing it saves. Its contract instead of a schema: a fixed header with
-magic, format version, record size, lengths and a SHA-256 of the body. Anything that does not check
-out (truncated, corrupt, other version, other root) is discarded and never trusted.
+It lets a re-plan of an unchanged tree hash nothing and, like git's index, decide "unchanged and equal
+to the ledger" without reading the ledger: each entry carries the verdict of its last comparison with
+the ledger whose digest the header names. Binary, not JSON: at 100k files a JSON cache costs more to
+parse than the hashing it saves. Its contract instead of a schema: a fixed header with magic, format
+version, lengths and a SHA-256 of the body. Anything that does not check out (truncated, corrupt,
+other version, other root) is discarded and never trusted.
 
 Layout (little-endian)::
 
-    header  MAGIC(16) version(u32) record_size(u32) stamp_ns(i64) count(u64) names_len(u64)
-            root_len(u64) body_sha256(32)
-    body    root path bytes | names (NUL-terminated, fs-encoded) | count records of RECORD
+    header  MAGIC(16) version(u32) ndirs(u32) stamp_ns(i64) root_len(u64) meta_len(u64) dirs_len(u64)
+            spec_key(32) ledger_key(32) body_sha256(32)
+    body    root path bytes | meta (JSON) | dirs
+    dir     DIR(prefix_len, names_len, count, n_tracked, n_notable) | prefix | names (NUL-separated,
+            fs-encoded, scandir order) | count STAT records | count FACT records
+
+Grouped by directory so a worker can decide a whole unchanged directory with two byte comparisons
+(its names and its packed lstats) instead of a lookup per file.
 
 Racy-clean as git does it: an entry is trusted only if its lstat is unchanged and both its mtime and
 its ctime are older than ``stamp_ns``. ``stamp_ns`` is the clock when the walk that wrote the cache
@@ -21,19 +28,27 @@ mtime was restored with os.utime.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import struct
-import sys
 from pathlib import Path
+from typing import Any
 
 MAGIC = b"trueup-statcache"
-VERSION = 1
-HEADER = struct.Struct("<16sIIqQQQ32s")
-# size, mtime_ns, ctime_ns, inode, mode | sha256 | kind, flags. STAT is the prefix compared on lookup.
+VERSION = 2
+HEADER = struct.Struct("<16sIIqQQQ32s32s32s")
+# size, mtime_ns, ctime_ns, inode, mode: what must be identical for a cached digest to be trusted.
 STAT = struct.Struct("<qqqQI")
-RECORD = struct.Struct("<qqqQI32sBB")
-DIGEST_AT = STAT.size
-KIND_AT = STAT.size + 32
+# kind, flags, sha256 (of content, or of a symlink's target)
+FACT = struct.Struct("<BB32s")
+DIR = struct.Struct("<IIIII")
+
+KIND_FILE, KIND_SYMLINK, KIND_OTHER = 0, 1, 2
+TRACKED = 1  # the path is in the ledger's files
+CLEAN = 2  # ... and the live fact is exactly the ledger's entry
+SECRET = 4  # matched by the secrets patterns: existence and mode only, never read
+IGNORED = 8  # matched by the ignore patterns: never reported
+
 # Kernel file times come from a clock that ticks every few ms and some filesystems keep whole (or even
 # even) seconds; 2 s covers both. Cost: files changed in the 2 s before a plan are hashed once more.
 RACY_SLACK_NS = 2_000_000_000
@@ -53,116 +68,95 @@ def stamp_now() -> int:
 
 
 class StatCache:
-    """A loaded cache: ``index`` maps a path to its record number in ``records``."""
+    """A loaded cache: ``dirs`` maps a directory prefix ('' or 'a/b/') to its DIR header offset in ``data``.
 
-    __slots__ = ("stamp_ns", "index", "records", "base")
+    ``meta`` is what the writer knew about the ledger named by ``ledger_key``: everything but its
+    files, the file count, and the entries of files that were not clean (so verdicts can be updated
+    without parsing the ledger).
+    """
 
-    def __init__(self, stamp_ns: int, index: dict[str, int], records: bytes, base: int) -> None:
+    __slots__ = ("stamp_ns", "spec_key", "ledger_key", "meta", "data", "dirs")
+
+    def __init__(self, stamp_ns: int, spec_key: bytes, ledger_key: bytes, meta: dict[str, Any] | None,
+                 data: bytes, dirs: dict[str, int]) -> None:
         self.stamp_ns = stamp_ns
-        self.index = index
-        self.records = records  # the whole cache file; records start at ``base``
-        self.base = base
+        self.spec_key = spec_key
+        self.ledger_key = ledger_key
+        self.meta = meta
+        self.data = data
+        self.dirs = dirs
 
     def __len__(self) -> int:
-        return len(self.index)
-
-    def lookup(self, rel: str, packed_stat: bytes, mtime_ns: int, ctime_ns: int) -> bytes | None:
-        """The cached raw digest if ``rel`` is unchanged and not racy, else None."""
-        i = self.index.get(rel)
-        if i is None:
-            return None
-        at = self.base + i * RECORD.size
-        # startswith at an offset compares in place: no slice, no tuple per file.
-        if not self.records.startswith(packed_stat, at):
-            return None
-        if mtime_ns >= self.stamp_ns or ctime_ns >= self.stamp_ns:
-            return None
-        return self.records[at + DIGEST_AT:at + KIND_AT]
+        return len(self.dirs)
 
 
-def encode(root: Path, stamp_ns: int, names: bytes, records: bytes) -> list[bytes]:
-    """The cache file's bytes as chunks: ``names`` NUL-terminated and fs-encoded, ``records`` packed."""
+def dir_block(prefix: bytes, names: bytes, stats: bytes, facts: bytes, n_tracked: int, n_notable: int) -> bytes:
+    count = len(stats) // STAT.size
+    return b"".join((DIR.pack(len(prefix), len(names), count, n_tracked, n_notable), prefix, names, stats, facts))
+
+
+def encode(root: Path, stamp_ns: int, spec_key: bytes, ledger_key: bytes, meta: dict[str, Any] | None,
+           dirs: bytes, ndirs: int) -> list[bytes]:
+    """The cache file's bytes as chunks; ``dirs`` is ``ndirs`` concatenated ``dir_block``s."""
     root_b = os.fsencode(os.path.abspath(root))
-    count, rest = divmod(len(records), RECORD.size)
-    if rest:
-        raise ValueError("records are not a whole number of RECORD")
-    body_hash = hashlib.sha256(root_b)
-    body_hash.update(names)
-    body_hash.update(records)
-    header = HEADER.pack(MAGIC, VERSION, RECORD.size, stamp_ns, count, len(names), len(root_b), body_hash.digest())
-    return [header, root_b, names, records]
-
-
-def _check_header(head: bytes, size: int) -> tuple[int, int, int, int, bytes] | None:
-    if len(head) < HEADER.size:
-        return None
-    magic, version, record_size, stamp_ns, count, names_len, root_len, digest = HEADER.unpack_from(head)
-    if magic != MAGIC or version != VERSION or record_size != RECORD.size:
-        return None
-    if HEADER.size + root_len + names_len + count * RECORD.size != size:
-        return None
-    return stamp_ns, count, names_len, root_len, digest
+    meta_b = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode() if meta is not None else b""
+    body = hashlib.sha256(root_b)
+    body.update(meta_b)
+    body.update(dirs)
+    header = HEADER.pack(MAGIC, VERSION, ndirs, stamp_ns, len(root_b), len(meta_b), len(dirs), spec_key,
+                         ledger_key, body.digest())
+    return [header, root_b, meta_b, dirs]
 
 
 def decode(data: bytes, root: Path) -> StatCache | None:
     """The cache in ``data``, or None when it is not a sound cache of this root written by this version."""
-    checked = _check_header(data, len(data))
-    if checked is None:
+    if len(data) < HEADER.size:
         return None
-    _, count, names_len, root_len, _ = checked
-    at = HEADER.size + root_len + names_len
-    return _build(data[:at], data[at:], root, checked)
-
-
-def _build(head: bytes, records: bytes, root: Path, checked: tuple[int, int, int, int, bytes]) -> StatCache | None:
-    stamp_ns, count, names_len, root_len, digest = checked
-    body = hashlib.sha256(memoryview(head)[HEADER.size:])
-    body.update(records)
-    if body.digest() != digest:
+    magic, version, ndirs, stamp_ns, root_len, meta_len, dirs_len, spec_key, ledger_key, digest = \
+        HEADER.unpack_from(data)
+    if magic != MAGIC or version != VERSION or HEADER.size + root_len + meta_len + dirs_len != len(data):
+        return None
+    view = memoryview(data)
+    if hashlib.sha256(view[HEADER.size:]).digest() != digest:
         return None
     at = HEADER.size
-    if head[at:at + root_len] != os.fsencode(os.path.abspath(root)):
+    if data[at:at + root_len] != os.fsencode(os.path.abspath(root)):
         return None  # a foreign cache (renamed or copied state dir): never trusted
     at += root_len
-    if count == 0:
-        return StatCache(stamp_ns, {}, b"", 0) if names_len == 0 else None
-    if head[-1] != 0:
+    try:
+        meta = json.loads(bytes(view[at:at + meta_len])) if meta_len else None
+    except ValueError:
         return None
-    names = str(memoryview(head)[at:-1], sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()).split("\0")
-    if len(names) != count:
+    at += meta_len
+    dirs_data = data[at:]
+    dirs: dict[str, int] = {}
+    at = 0
+    for _ in range(ndirs):
+        if at + DIR.size > len(dirs_data):
+            return None
+        prefix_len, names_len, count, _, _ = DIR.unpack_from(dirs_data, at)
+        prefix = os.fsdecode(dirs_data[at + DIR.size:at + DIR.size + prefix_len])
+        dirs[prefix] = at
+        at += DIR.size + prefix_len + names_len + count * (STAT.size + FACT.size)
+    if at != len(dirs_data) or len(dirs) != ndirs:
         return None
-    index = dict(zip(names, range(count)))
-    del names
-    if len(index) != count:
-        return None  # duplicate paths: not something trueup writes
-    return StatCache(stamp_ns, index, records, 0)
+    return StatCache(stamp_ns, spec_key, ledger_key, meta, dirs_data, dirs)
 
 
 def load(cache_dir: Path, root: Path) -> StatCache | None:
     """The cache for ``root``; None when absent or unusable (which only costs hashing)."""
     try:
-        with open(cache_path(cache_dir, root), "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            checked = _check_header(fh.read(HEADER.size), size)
-            if checked is None:
-                return None
-            _, count, names_len, root_len, _ = checked
-            fh.seek(0)
-            # Two reads: the names buffer is freed once indexed; the records stay, uncopied.
-            head = fh.read(HEADER.size + root_len + names_len)
-            records = fh.read()
+        data = cache_path(cache_dir, root).read_bytes()
     except OSError:
         return None
-    if len(head) + len(records) != size:
-        return None
-    return _build(head, records, root, checked)
+    return decode(data, root)
 
 
-def save(cache_dir: Path, root: Path, stamp_ns: int, names: bytes, records: bytes) -> None:
+def save(cache_dir: Path, root: Path, chunks: list[bytes]) -> None:
     """Write the cache atomically; a failure to write only costs the next plan some hashing."""
     from trueup.state.atomic import write_chunks  # not needed on a warm plan that writes nothing
 
     try:
-        write_chunks(cache_path(cache_dir, root), encode(root, stamp_ns, names, records), mode=0o600)
+        write_chunks(cache_path(cache_dir, root), chunks, mode=0o600)
     except OSError:
         pass
