@@ -37,9 +37,10 @@ def digest_fd(fd: int, size_hint: int, buf: memoryview | None = None) -> bytes:
 
 
 def digest_path(path: str | os.PathLike[str], size_hint: int = 0, buf: memoryview | None = None,
-                *, follow: bool = False) -> bytes:
-    """Raw SHA-256 of a file's content; a final symlink is refused (ELOOP) unless ``follow``."""
-    fd = os.open(path, O_FOLLOW if follow else O_NOFOLLOW)
+                *, follow: bool = False, dir_fd: int | None = None) -> bytes:
+    """Raw SHA-256 of a file's content (``path`` relative to ``dir_fd`` if given); a final symlink is
+    refused (ELOOP) unless ``follow``."""
+    fd = os.open(path, O_FOLLOW if follow else O_NOFOLLOW, dir_fd=dir_fd)
     try:
         return digest_fd(fd, size_hint, buf)
     finally:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-from trueup.state.atomic import canonical_json
 
 ID_LENGTH = 12
 
@@ -17,4 +17,7 @@ def action_id(component: str, action_type: str, targets: tuple[str, ...] | list[
 
 
 def digest(document: Any) -> str:
-    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    """sha256 of the compact canonical JSON (sorted keys, no whitespace): json's C encoder writes it
+    ~10x faster than the indented form a plan file uses, which matters for a plan of thousands of actions."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

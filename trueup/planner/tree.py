@@ -13,6 +13,7 @@ even parse the ledger: the cache's verdicts were computed against the ledger who
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import re
 import stat
@@ -38,6 +39,9 @@ _SHARD_ID = struct.Struct("<I")
 OLD = struct.Struct("<BBI32s")
 _NO_OLD = OLD.pack(0, 0, 0, _ZERO)
 _ENC, _ERRS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+_O_ROOT = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)  # the root may be a symlink
+_O_DIR = _O_ROOT | getattr(os, "O_NOFOLLOW", 0)
+_MTIME, _CTIME = operator.attrgetter("st_mtime_ns"), operator.attrgetter("st_ctime_ns")
 
 Progress = Callable[[int], None]
 
@@ -146,33 +150,39 @@ class _Worker:
         stack = [(prefix, directory)]
         while stack:
             prefix, directory = stack.pop()
+            # Listed through a descriptor, each entry's lstat is an fstatat relative to it (~15% cheaper than
+            # resolving the whole path again), and O_NOFOLLOW keeps a directory swapped for a symlink out.
             try:
-                it = os.scandir(directory)
+                fd = os.open(directory, _O_DIR if prefix else _O_ROOT)
             except OSError as exc:
                 self._error(exc, directory)
                 continue
-            files = []
-            with it:
-                for de in it:
-                    if not prefix and de.name == LEDGER_DIR:
-                        continue
-                    try:
-                        is_dir = de.is_dir(follow_symlinks=False)
-                    except OSError:
-                        is_dir = False
-                    if not is_dir:
-                        files.append(de)
-                    elif recurse and (self.ignore is None or not self.ignore(prefix + de.name + "/")):
-                        stack.append((prefix + de.name + "/", de.path))
-            self._directory(prefix, files)
+            try:
+                files = []
+                with os.scandir(fd) as it:
+                    for de in it:
+                        if not prefix and de.name == LEDGER_DIR:
+                            continue
+                        try:
+                            is_dir = de.is_dir(follow_symlinks=False)
+                        except OSError:
+                            is_dir = False
+                        if not is_dir:
+                            files.append(de)
+                        elif recurse and (self.ignore is None or not self.ignore(prefix + de.name + "/")):
+                            stack.append((prefix + de.name + "/", directory + "/" + de.name))
+                self._directory(prefix, directory, fd, files)
+            finally:
+                os.close(fd)
             if self.tick is not None:
                 self.tick(self.entries)
 
-    def _directory(self, prefix: str, files: list[os.DirEntry[str]]) -> None:
+    def _directory(self, prefix: str, directory: str, fd: int, files: list[os.DirEntry[str]]) -> None:
         self.ndirs += 1
         self.entries += len(files)
         names_b = "\0".join([de.name for de in files]).encode(_ENC, _ERRS)
         at = self.cache.dirs.get(prefix) if self.cache is not None else None
+        stats = None
         if at is not None and self.trust:
             data = self.data
             plen, nlen, count, n_tracked, n_notable = DIR.unpack_from(data, at)
@@ -182,7 +192,7 @@ class _Worker:
                     stats = [de.stat(follow_symlinks=False) for de in files]
                 except OSError:
                     stats = None
-                if stats is not None and (not stats or max(max(s.st_mtime_ns, s.st_ctime_ns) for s in stats) < self.cache.stamp_ns):
+                if stats is not None and (not stats or max(max(map(_MTIME, stats)), max(map(_CTIME, stats))) < self.cache.stamp_ns):
                     packed = b"".join([STAT.pack(s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino, s.st_mode)
                                        for s in stats])
                     if data.startswith(packed, names_at + nlen):
@@ -194,26 +204,23 @@ class _Worker:
                             self._cached_notables(prefix, names_at, nlen, count)
                         return
         self.changed += 1
-        self._entries(prefix, files, at)
+        self._entries(prefix, directory, fd, files, at, stats)
 
     def _cached_notables(self, prefix: str, names_at: int, nlen: int, count: int) -> None:
-        data, dirty, special = self.data, self.verdicts.dirty, self.special
+        """The notable entries of an unchanged directory, from its cached block."""
+        data = self.data
         names = data[names_at:names_at + nlen].decode(_ENC, _ERRS).split("\0")
         stats_at = names_at + nlen
         facts_at = stats_at + count * STAT.size
         for i, name in enumerate(names):
-            rel = prefix + name
-            kind, flags, digest = FACT.unpack_from(data, facts_at + i * FACT.size)
-            if (flags & IGNORED and not flags & TRACKED) or (flags & CLEAN and rel not in special and rel not in dirty):
-                continue
-            self.notable_names.append(rel)
-            self.notable += data[stats_at + i * STAT.size:stats_at + (i + 1) * STAT.size]
-            self.notable += data[facts_at + i * FACT.size:facts_at + (i + 1) * FACT.size]
-            # A clean entry's own fact is its ledger entry; any other tracked one is in dirty.
-            self.notable += OLD.pack(kind, 1, STAT.unpack_from(data, stats_at + i * STAT.size)[4], digest) if flags & CLEAN else _NO_OLD
+            packed = data[stats_at + i * STAT.size:stats_at + (i + 1) * STAT.size]
+            self._emit(prefix + name, packed, data[facts_at + i * FACT.size:facts_at + (i + 1) * FACT.size],
+                       STAT.unpack(packed)[4])
 
-    def _entries(self, prefix: str, files: list[os.DirEntry[str]], at: int | None) -> None:
-        """A directory that differs from its cached block (or has none): entry by entry."""
+    def _entries(self, prefix: str, directory: str, fd: int, files: list[os.DirEntry[str]], at: int | None,
+                 stats_done: list[os.stat_result] | None) -> None:
+        """A directory that differs from its cached block (or has none): entry by entry (``stats_done``: their
+        lstats when the bulk comparison already took them)."""
         data = self.data
         old: dict[str, int] = {}
         stats_at = facts_at = 0
@@ -229,14 +236,14 @@ class _Worker:
         stats = bytearray()
         facts = bytearray()
         n_tracked = n_notable = 0
-        for de in files:
+        for i, de in enumerate(files):
             rel = prefix + de.name
             try:
-                st = de.stat(follow_symlinks=False)
+                st = stats_done[i] if stats_done is not None else de.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                self._error(exc, de.path)
+                self._error(exc, directory + "/" + de.name)
                 continue
             mode = st.st_mode
             packed = STAT.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, mode)
@@ -244,6 +251,14 @@ class _Worker:
             # Racy-clean: a cached digest is trusted only for an entry older than the walk that wrote it.
             same = (j is not None and data.startswith(packed, stats_at + j * STAT.size)
                     and st.st_mtime_ns < self.cache.stamp_ns and st.st_ctime_ns < self.cache.stamp_ns)
+            if same and trust:  # unchanged entry in a changed directory: its cached fact and verdict stand
+                fact = data[facts_at + j * FACT.size:facts_at + (j + 1) * FACT.size]
+                n_tracked += fact[1] & TRACKED
+                n_notable += self._emit(rel, packed, fact, mode)
+                names.append(de.name)
+                stats += packed
+                facts += fact
+                continue
             kind = KIND_FILE if stat.S_ISREG(mode) else KIND_SYMLINK if stat.S_ISLNK(mode) else KIND_OTHER
             flags = 0
             digest = _ZERO
@@ -257,14 +272,14 @@ class _Worker:
                 else:
                     try:
                         if kind == KIND_FILE:
-                            digest = hashing.digest_path(de.path, st.st_size, self.buf)
+                            digest = hashing.digest_path(de.name, st.st_size, self.buf, dir_fd=fd)
                             self.hashed += 1
                         else:
-                            digest = hashing.sha256_raw(os.fsencode(os.readlink(de.path)))
+                            digest = hashing.sha256_raw(os.fsencode(os.readlink(de.name, dir_fd=fd)))
                     except FileNotFoundError:
                         continue  # removed while we walked: it is absent now
                     except OSError as exc:
-                        self._error(exc, de.path)
+                        self._error(exc, directory + "/" + de.name)
                         continue
             expected_old = _NO_OLD
             if files_v is not None:  # the parsed ledger decides
@@ -286,25 +301,35 @@ class _Worker:
                 if not flags & (IGNORED | SECRET) and canonical(o_kind, o_mode, o_digest) == canonical(kind, mode, digest):
                     flags |= CLEAN
                 expected_old = OLD.pack(o_kind, 1, o_mode, o_digest)
-            if flags & TRACKED:
-                n_tracked += 1
-            if flags & CLEAN:
-                expected_old = OLD.pack(kind, 1, mode, digest)  # a clean entry's fact is its ledger entry
+            n_tracked += flags & TRACKED
             fact = FACT.pack(kind, flags, digest)
-            # Notable: what the parent must see. Tracked ignored entries only so it can count them as seen.
-            if (flags & IGNORED and flags & TRACKED) or (not flags & IGNORED and (not flags & CLEAN or rel in special or rel in dirty)):
-                if not flags & CLEAN:
-                    n_notable += 1
-                self.notable_names.append(rel)
-                self.notable += packed
-                self.notable += fact
-                self.notable += expected_old
+            n_notable += self._emit(rel, packed, fact, mode, expected_old)
             names.append(de.name)
             stats += packed
             facts += fact
         self.tracked_seen += n_tracked
         self.blocks += stat_cache.dir_block(os.fsencode(prefix), "\0".join(names).encode(_ENC, _ERRS),
                                             bytes(stats), bytes(facts), n_tracked, n_notable)
+
+    def _emit(self, rel: str, packed: bytes, fact: bytes, mode: int, expected_old: bytes = _NO_OLD) -> int:
+        """Hand a notable entry to the parent; 1 when it counts as not clean for its directory's block.
+
+        Notable: not clean, or a generated path, or in dirty (so the parent knows it was seen); a tracked
+        ignored entry only so it can be counted as seen.
+        """
+        kind, flags, digest = FACT.unpack(fact)
+        if flags & IGNORED:
+            if not flags & TRACKED:
+                return 0
+        elif flags & CLEAN and rel not in self.special and rel not in self.verdicts.dirty:
+            return 0
+        if flags & CLEAN:
+            expected_old = OLD.pack(kind, 1, mode, digest)  # a clean entry's fact is its ledger entry
+        self.notable_names.append(rel)
+        self.notable += packed
+        self.notable += fact
+        self.notable += expected_old
+        return 0 if flags & CLEAN else 1
 
     def result(self) -> tuple[Any, ...]:
         """(blocks, notable names, notable records, counters, errors)."""
