@@ -11,6 +11,7 @@ from trueup.manifest import ComponentSpec
 from trueup.planner.facts import ABSENT, FileFact
 from trueup.planner.live import LiveTree
 from trueup.planner.model import Drift, DriftClass
+from trueup.state.ledger_entry import plain
 
 
 @frozen
@@ -107,7 +108,7 @@ def diff_files(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree) -> l
         kind = classify_tracked(FileFact.from_json(raw), fact)
         if kind is not None:
             cls = DriftClass.LOCAL_PATCH if kind == "modified" else DriftClass.FILE
-            items.append(Drift(cls, kind, path, raw, fact.to_json()))
+            items.append(Drift(cls, kind, path, plain(raw), fact.to_json()))
     for path, fact in live.notable.items():
         if path in live.tracked or path in generated or fact.type == "absent":
             continue

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from trueup.state.ledger_entry import json_default
+
 
 ID_LENGTH = 12
 
@@ -19,5 +21,5 @@ def action_id(component: str, action_type: str, targets: tuple[str, ...] | list[
 def digest(document: Any) -> str:
     """sha256 of the compact canonical JSON (sorted keys, no whitespace): json's C encoder writes it
     ~10x faster than the indented form a plan file uses, which matters for a plan of thousands of actions."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -8,6 +8,7 @@ from typing import Any
 
 from attrs import frozen
 
+from trueup.errors import TrueupError
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.planner import runtime_step
 from trueup.planner.config_step import observe_configs
@@ -86,21 +87,31 @@ class LedgerDocument(dict):
 class _Ledger:
     """The install ledger of one component as a plan needs it: its digest now, its document when parsed."""
 
-    def __init__(self, install_path: Path, cache_dir: Path | None) -> None:
+    def __init__(self, install_path: Path, memo_dir: Path | None) -> None:
         self.install_path = install_path
-        self.cache_dir = cache_dir
+        self.memo_dir = memo_dir
         self.raw = ledgers.read_bytes(install_path)
+        self.exists = self.raw is not None
         self.digest = ledgers.digest(self.raw)
-        self.key = bytes.fromhex(self.digest) if self.raw is not None else bytes(32)
+        self.key = bytes.fromhex(self.digest) if self.exists else bytes(32)
         self._document: dict[str, Any] | None = None
 
     @property
     def parsed(self) -> bool:
         return self._document is not None
 
+    def release(self) -> None:
+        """Drop the raw bytes (15 MB at 100k files) when the stat cache made parsing them unnecessary."""
+        self.raw = None
+
     def document(self) -> dict[str, Any] | None:
-        if self._document is None and self.raw is not None:
-            self._document = ledgers.parse(self.install_path, self.raw, self.cache_dir)
+        if self._document is None and self.exists:
+            raw = self.raw if self.raw is not None else ledgers.read_bytes(self.install_path)
+            if ledgers.digest(raw) != self.digest:
+                raise TrueupError(f"{ledgers.ledger_path(self.install_path)}: changed while planning",
+                                  hint="another trueup apply may be running; run trueup plan again")
+            self._document = ledgers.parse(self.install_path, raw, self.memo_dir)
+            self.raw = None  # the parsed document is all that is needed from now on
         return self._document
 
     def files(self) -> dict[str, dict[str, Any]]:
@@ -165,7 +176,8 @@ class _Settled:
 
 
 def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: Path | None,
-                      quiet: bool = True) -> Observation:
+                      memo_dir: Path | None = None, quiet: bool = True) -> Observation:
+    """``cache_dir``: the stat cache (None: hash everything); ``memo_dir``: content-addressed memos."""
     location = repo_location(spec, workspace.root, workspace.state_dir)
     refresh_mirror(spec, location)
     source = Source(location)
@@ -173,7 +185,7 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
     commit = source.resolve(spec.ref)
     version, declarations = source.version(commit, spec.ref)
 
-    known = _Ledger(spec.install_path, cache_dir)
+    known = _Ledger(spec.install_path, memo_dir)
     install_exists = non_empty_dir(spec.install_path)
     special = {g.path for g in spec.generated} | {g.template for g in spec.generated}
     if install_exists:
@@ -190,6 +202,7 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
                                 cache_dir=cache_dir, progress=bar, ledger_key=known.key, ledger_files=known.files,
                                 special=special, meta=remember)
         state = settled[0] if settled else _Settled(spec, tree, known, special)
+        known.release()
         ledger, live, secrets = state.document(), state.live, tree.secrets
     else:
         ledger = known.document()
@@ -207,7 +220,7 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
             changed = source.changed_paths(installed_commit, commit) if source.has_commit(installed_commit) else set(tree_new)
             paths = (changed | (tree_new.keys() ^ known_files.keys())) & tree_new.keys()
             removed = tuple(sorted(known_files.keys() - tree_new.keys()))
-        hashes = source.file_hashes(tree_new, sorted(paths), cache_dir)
+        hashes = source.file_hashes(tree_new, sorted(paths), memo_dir)
         desired = {p: DesiredFile(tree_new[p], hashes[p]) for p in sorted(paths)}
         if ledger is not None:  # keep only real differences from what the ledger says was installed
             desired = {p: d for p, d in desired.items() if known_files.get(p) != d.fact().to_json()}

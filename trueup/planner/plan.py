@@ -54,11 +54,14 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     if not specs:
         raise ManifestError(f"{workspace.manifest_path.name}: no components to plan",
                             hint="add a component under components:")
-    cache_dir: Path | None = workspace.state_dir / "cache" if use_cache else None
+    # --no-cache turns off the stat cache only: the content-addressed memos there (ledger validity, git blob
+    # hashes) are keyed by a digest of what they describe, so they cannot be stale.
+    memo_dir = workspace.state_dir / "cache"
+    cache_dir: Path | None = memo_dir if use_cache else None
     results: list[ComponentResult] = []
     actions: list[Action] = []
     for spec in specs:
-        obs = observe_component(workspace, spec, cache_dir=cache_dir, quiet=quiet)
+        obs = observe_component(workspace, spec, cache_dir=cache_dir, memo_dir=memo_dir, quiet=quiet)
         result, proposed = assess(obs, workspace.require_verified)
         results.append(result)
         actions += proposed

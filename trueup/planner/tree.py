@@ -26,6 +26,7 @@ from typing import Any
 from trueup.planner import hashing
 from trueup.planner.facts import FileFact, format_mode
 from trueup.state import stat_cache
+from trueup.state.ledger_entry import Entry
 from trueup.state.stat_cache import CLEAN, DIR, FACT, IGNORED, SECRET, STAT, TRACKED
 
 LEDGER_DIR = ".trueup"
@@ -286,7 +287,12 @@ class _Worker:
                 raw = files_v.get(rel)
                 if raw is not None:
                     flags |= TRACKED
-                    if not flags & (IGNORED | SECRET) and raw == canonical(kind, mode, digest):
+                    if flags & (IGNORED | SECRET):
+                        pass
+                    elif type(raw) is Entry:  # the common case: compare packed bytes, build nothing
+                        if kind == KIND_FILE and raw.packed == Entry.key(mode & 0o7777, digest):
+                            flags |= CLEAN
+                    elif raw == canonical(kind, mode, digest):
                         flags |= CLEAN
             elif (raw := dirty.get(rel)) is not None:
                 flags |= TRACKED

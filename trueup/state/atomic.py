@@ -63,7 +63,9 @@ def write_text(path: Path, text: str, mode: int | None = None) -> None:
 
 def canonical_json(document: Any) -> str:
     """The one serialisation trueup writes and hashes: sorted keys, two-space indent, final newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    from trueup.state.ledger_entry import json_default
+
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=json_default) + "\n"
 
 
 def write_json(path: Path, document: Any, mode: int | None = None) -> None:

@@ -13,6 +13,7 @@ from trueup import __version__
 from trueup.errors import TrueupError
 from trueup.schemas.validate import field_path, first_error
 from trueup.state.atomic import canonical_json, write_text
+from trueup.state.ledger_entry import compact, plain
 from trueup.state.validated import already_valid, remember_valid
 
 LEDGER_RELPATH = ".trueup/install.json"
@@ -47,21 +48,25 @@ def _schema_version() -> str:
 
 
 def parse(install_path: Path, raw: bytes, cache_dir: Path | None = None) -> dict[str, Any]:
-    """The ledger document; bytes validated before (memo in ``cache_dir``) are not validated again."""
+    """The ledger document; bytes validated before (memo in ``cache_dir``) are not validated again.
+
+    Canonical file entries come back as compact ``Entry`` mappings (see ledger_entry.py).
+    """
     where = ledger_path(install_path)
     try:
+        if already_valid(cache_dir, "ledger", _schema_version(), raw):
+            return json.loads(raw, object_hook=compact)
         document = json.loads(raw)
     except ValueError as exc:
         raise TrueupError(f"{where}: not valid JSON ({exc})",
                           hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
-    if already_valid(cache_dir, "ledger", _schema_version(), raw):
-        return document
     error = first_error("ledger", document)
     if error is not None:
         raise TrueupError(f"{where}: {field_path(error)}: {error.message}",
                           hint="the ledger is trueup's record; restore it, or move it away and import the directory")
     remember_valid(cache_dir, "ledger", _schema_version(), raw)
-    return document
+    del document  # validated as plain dicts; what callers hold is the compact form
+    return json.loads(raw, object_hook=compact)
 
 
 def load(install_path: Path) -> dict[str, Any] | None:
@@ -70,7 +75,7 @@ def load(install_path: Path) -> dict[str, Any] | None:
 
 
 def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = None) -> None:
-    error = first_error("ledger", document)
+    error = first_error("ledger", plain(document))
     if error is not None:  # a bug in trueup, never an operator's mistake: fail loudly before writing
         raise AssertionError(f"refusing to write an invalid ledger: {field_path(error)}: {error.message}")
     text = canonical_json(document)

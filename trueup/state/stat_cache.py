@@ -99,7 +99,10 @@ def encode(root: Path, stamp_ns: int, spec_key: bytes, ledger_key: bytes, meta: 
            dirs: bytes, ndirs: int) -> list[bytes]:
     """The cache file's bytes as chunks; ``dirs`` is ``ndirs`` concatenated ``dir_block``s."""
     root_b = os.fsencode(os.path.abspath(root))
-    meta_b = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode() if meta is not None else b""
+    from trueup.state.ledger_entry import json_default
+
+    meta_b = (json.dumps(meta, sort_keys=True, separators=(",", ":"), default=json_default).encode()
+              if meta is not None else b"")
     body = hashlib.sha256(root_b)
     body.update(meta_b)
     body.update(dirs)
