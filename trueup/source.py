@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import subprocess
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +29,8 @@ def _package_json(raw: bytes) -> str | None:
 
 def _pyproject(raw: bytes) -> str | None:
     try:
+        import tomllib  # only when a component declares its version in pyproject.toml
+
         value = tomllib.loads(raw.decode()).get("project", {}).get("version")
     except (ValueError, UnicodeDecodeError, AttributeError):
         return None

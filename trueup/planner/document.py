@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,11 +75,17 @@ def build(workspace: Path, results: list[ComponentResult], actions: list[Action]
     document["plan_hash"] = plan_hash(document)
     document["meta"] = {
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "host": socket.gethostname(),
+        "host": _hostname(),
         "trueup_version": __version__,
     }
     validate(document, "plan")
     return document
+
+
+def _hostname() -> str:
+    import socket  # ~3 ms to import, for one call
+
+    return socket.gethostname()
 
 
 def validate(document: Any, where: str) -> None:

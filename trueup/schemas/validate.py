@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+# The schemas ship inside the package directory; reading them by path spares importlib.resources (~5 ms a start).
+SCHEMA_DIR = Path(__file__).parent
 
 if TYPE_CHECKING:  # jsonschema is imported only to explain an invalid document: it costs ~25 ms to load
     from jsonschema import Draft202012Validator
@@ -20,7 +23,7 @@ def _registry() -> Registry:
     from referencing import Registry, Resource
 
     registry = Registry()
-    for entry in resources.files(__package__).iterdir():
+    for entry in SCHEMA_DIR.iterdir():
         if entry.name.endswith(".schema.json"):
             schema = json.loads(entry.read_text("utf-8"))
             resource = Resource.from_contents(schema)
@@ -32,7 +35,7 @@ def _registry() -> Registry:
 def validator(name: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    schema = json.loads(resources.files(__package__).joinpath(f"{name}.schema.json").read_text("utf-8"))
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
     return Draft202012Validator(schema, registry=_registry())
 
 
@@ -45,7 +48,7 @@ def schemas_digest() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
+    for entry in sorted(SCHEMA_DIR.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".schema.json"):
             h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
     return h.hexdigest()
@@ -67,7 +70,7 @@ def _fast(name: str):
         pass
     import fastjsonschema
 
-    schema = json.loads(resources.files(__package__).joinpath(f"{name}.schema.json").read_text("utf-8"))
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
     return fastjsonschema.compile(schema, handlers={"https": _resolve_local})
 
 
@@ -75,7 +78,7 @@ def _resolve_local(uri: str) -> dict:
     # Our schemas reference each other by $id (https://trueup.dev/schemas/NAME); serve them from the package,
     # never from the network. (Not through `referencing`: importing it costs more than the lookup.)
     name = uri.split("#", 1)[0].rsplit("/", 1)[-1]
-    return json.loads(resources.files(__package__).joinpath(name).read_text("utf-8"))
+    return json.loads((SCHEMA_DIR / name).read_text("utf-8"))
 
 
 def is_valid(name: str, document: Any) -> bool:

@@ -42,9 +42,9 @@ def digest(raw: bytes | None) -> str:
 
 @cache
 def _schema_version() -> str:
-    from importlib import resources
+    from trueup.schemas import validate
 
-    return hashlib.sha256(resources.files("trueup.schemas").joinpath("ledger.schema.json").read_bytes()).hexdigest()
+    return hashlib.sha256((validate.SCHEMA_DIR / "ledger.schema.json").read_bytes()).hexdigest()
 
 
 def parse(install_path: Path, raw: bytes, cache_dir: Path | None = None) -> dict[str, Any]:

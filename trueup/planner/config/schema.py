@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from trueup.schemas.validate import SCHEMA_DIR
+
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    text = resources.files("trueup.schemas").joinpath(name).read_text(encoding="utf-8")
+    text = (SCHEMA_DIR / name).read_text(encoding="utf-8")
     return Draft202012Validator(json.loads(text))
 
 
