@@ -13,10 +13,9 @@ import pytest
 from trueup.schemas import validate
 from trueup.state import ledger as ledgers
 
-SCHEMAS = sorted(p.name.removesuffix(".schema.json") for p in Path(validate.__file__).parent.glob("*.schema.json"))
 
 
-@pytest.mark.parametrize("name", SCHEMAS)
+@pytest.mark.parametrize("name", ["workspace", "ledger", "plan"])
 def test_generated_module_is_current(name):
     module = importlib.import_module(f"trueup.schemas.compiled.{validate.module_name(name)}")
     assert module.SCHEMAS_SHA256 == validate.schemas_digest(), "run scripts/compile-schemas after editing a schema"
