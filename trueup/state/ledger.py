@@ -47,26 +47,33 @@ def _schema_version() -> str:
     return hashlib.sha256((validate.SCHEMA_DIR / "ledger.schema.json").read_bytes()).hexdigest()
 
 
-def parse(install_path: Path, raw: bytes, cache_dir: Path | None = None) -> dict[str, Any]:
+def parse(install_path: Path, raw: bytes | bytearray, cache_dir: Path | None = None) -> dict[str, Any]:
     """The ledger document; bytes validated before (memo in ``cache_dir``) are not validated again.
 
-    Canonical file entries come back as compact ``Entry`` mappings (see ledger_entry.py).
+    Canonical file entries come back as compact ``Entry`` mappings (see ledger_entry.py). A bytearray
+    is consumed (emptied once decoded), so a 100k-file ledger is not held as bytes and text at once.
     """
     where = ledger_path(install_path)
+    valid_before = already_valid(cache_dir, "ledger", _schema_version(), raw)
+    if not valid_before:
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise TrueupError(f"{where}: not valid JSON ({exc})",
+                              hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
+        error = first_error("ledger", document)
+        if error is not None:
+            raise TrueupError(f"{where}: {field_path(error)}: {error.message}",
+                              hint="the ledger is trueup's record; restore it, or move it away and import the directory")
+        remember_valid(cache_dir, "ledger", _schema_version(), raw)
+        del document  # validated as plain dicts; what callers hold is the compact form
     try:
-        if already_valid(cache_dir, "ledger", _schema_version(), raw):
-            return json.loads(raw, object_hook=compact)
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise TrueupError(f"{where}: not valid JSON ({exc})",
-                          hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
-    error = first_error("ledger", document)
-    if error is not None:
-        raise TrueupError(f"{where}: {field_path(error)}: {error.message}",
-                          hint="the ledger is trueup's record; restore it, or move it away and import the directory")
-    remember_valid(cache_dir, "ledger", _schema_version(), raw)
-    del document  # validated as plain dicts; what callers hold is the compact form
-    return json.loads(raw, object_hook=compact)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TrueupError(f"{where}: not valid JSON ({exc})", hint="restore it from version control or a backup") from None
+    if isinstance(raw, bytearray):
+        raw.clear()
+    return json.loads(text, object_hook=compact)
 
 
 def load(install_path: Path) -> dict[str, Any] | None:
