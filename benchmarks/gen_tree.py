@@ -62,12 +62,26 @@ def write_tree(root: Path, n_files: int, total_bytes: int, seed: int) -> None:
         path.write_bytes(rng.randbytes(size))
 
 
-def mutate(root: Path, n_files: int, total_bytes: int, seed: int, fraction: float, round_: int) -> int:
-    """Rewrite ``fraction`` of the small files with new same-size content; ``round_`` varies the bytes."""
+def mutate(root: Path, n_files: int, total_bytes: int, seed: int, fraction: float, round_: int,
+           undo: Path | None = None) -> int:
+    """Rewrite ``fraction`` of the small files with new same-size content; ``round_`` varies the bytes.
+
+    With ``undo``, the files the previous round rewrote are first put back from there and the originals
+    of this round's files are saved there, so every round is exactly ``fraction`` changed, not a pile-up.
+    """
+    if undo is not None:
+        undo.mkdir(parents=True, exist_ok=True)
+        for saved in sorted(undo.rglob("*")):
+            if saved.is_file():
+                (root / saved.relative_to(undo)).write_bytes(saved.read_bytes())
+                saved.unlink()
     files = [(rel, size) for rel, size in layout(n_files, total_bytes, seed) if size <= SMALL_MAX]
     rng = random.Random(seed * 7919 + round_)
     chosen = rng.sample(files, max(1, int(len(files) * fraction)))
     for rel, size in chosen:
+        if undo is not None:
+            (undo / rel).parent.mkdir(parents=True, exist_ok=True)
+            (undo / rel).write_bytes((root / rel).read_bytes())
         (root / rel).write_bytes(rng.randbytes(size))
     return len(chosen)
 
@@ -80,9 +94,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--mutate", type=float, help="fraction of files to rewrite in an existing tree")
     ap.add_argument("--round", type=int, default=0, help="which mutation round (new bytes each round)")
+    ap.add_argument("--undo", type=Path, help="with --mutate: put back the previous round's files from DIR first")
     args = ap.parse_args()
     if args.mutate is not None:
-        n = mutate(args.root, args.files, args.bytes, args.seed, args.mutate, args.round)
+        n = mutate(args.root, args.files, args.bytes, args.seed, args.mutate, args.round, args.undo)
         print(f"rewrote {n} files")
     else:
         write_tree(args.root, args.files, args.bytes, args.seed)

@@ -112,10 +112,13 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
         r["aide --check (sha256)"] = timed(f"aide --check -c {conf}", ws, max(1, runs // 2 + 1))
     r["git status --porcelain"] = timed("git status --porcelain", ws / "src" / "big", runs)
     n, nbytes = SIZES[size]
-    mutate = gen("installed/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}")
+    # Each run: the previous run's 1% put back, a new 1% rewritten, so every run sees exactly 1% drift.
+    mutate = gen("installed/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}",
+                 f"--undo {ws}/undo-installed")
     r["trueup plan (warm, 1% changed)"] = timed(plan, ws, runs, prepare=mutate)
     r["observe_tree warm, 1% changed"] = timed(f"{obs} --cache-dir {ws}/obs-cache", ws, runs, prepare=mutate)
-    mutate_src = gen("src/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}")
+    mutate_src = gen("src/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}",
+                     f"--undo {ws}/undo-src")
     r["git status (1% changed)"] = timed("git -C src/big status --porcelain", ws, runs, prepare=mutate_src)
     sh(GIT + ["checkout", "-q", "--", "."], cwd=ws / "src" / "big")
     if size == "10k":

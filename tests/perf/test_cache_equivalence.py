@@ -276,15 +276,12 @@ class Instruments:
 def instrumented():
     """RACY_SLACK_NS = 0 (tests sleep past the tick instead), a spy on hashing and on tree walks."""
     inst = Instruments()
-    saved_slack, real_digest, real_observe = stat_cache.RACY_SLACK_NS, hashing.digest_path, observe.observe_tree
+    saved_slack, real_digest, real_observe = stat_cache.RACY_SLACK_NS, hashing.digest_at, observe.observe_tree
     real_fork = tree._run_forked
 
-    def digest_path(path, *a, **kw):
-        where = os.fspath(path)
-        if kw.get("dir_fd") is not None:  # a name relative to an open directory: make it a path
-            where = os.path.join(os.readlink(f"/proc/self/fd/{kw['dir_fd']}"), where)
-        inst.hashed.append(where)
-        return real_digest(path, *a, **kw)
+    def digest_at(name, size, dir_fd, *a, **kw):  # the walk hashes every file through this one call
+        inst.hashed.append(os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), name))
+        return real_digest(name, size, dir_fd, *a, **kw)
 
     def run_forked(*a, **kw):
         inst.forks += 1
@@ -296,14 +293,14 @@ def instrumented():
         return snapshot
 
     stat_cache.RACY_SLACK_NS = 0
-    hashing.digest_path = digest_path
+    hashing.digest_at = digest_at
     observe.observe_tree = observe_tree
     tree._run_forked = run_forked
     try:
         yield inst
     finally:
         stat_cache.RACY_SLACK_NS = saved_slack
-        hashing.digest_path = real_digest
+        hashing.digest_at = real_digest
         observe.observe_tree = real_observe
         tree._run_forked = real_fork
 

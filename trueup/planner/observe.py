@@ -18,6 +18,7 @@ from trueup.planner.live import LiveTree
 from trueup.planner.tree import TreeSnapshot, observe_tree
 from trueup.source import Source, TreeEntry, refresh_mirror, repo_location
 from trueup.state import ledger as ledgers
+from trueup.state import ledger_index
 
 
 @frozen
@@ -106,6 +107,10 @@ class _Ledger:
 
     def document(self) -> dict[str, Any] | None:
         if self._document is None and self.exists:
+            self._document = ledger_index.load(self.memo_dir, self.install_path, self.key)
+            if self._document is not None:
+                self.raw = None
+                return self._document
             raw = self.raw if self.raw is not None else ledgers.read_bytes(self.install_path)
             self.raw = None  # the parsed document is all that is needed from now on
             if ledgers.digest(raw) != self.digest:
@@ -115,6 +120,7 @@ class _Ledger:
             buffer = bytearray(raw)
             del raw
             self._document = ledgers.parse(self.install_path, buffer, self.memo_dir)
+            ledger_index.save(self.memo_dir, self.install_path, self._document, self.key)  # next time: no parse
         return self._document
 
     def files(self) -> dict[str, dict[str, Any]]:

@@ -12,6 +12,7 @@ even parse the ledger: the cache's verdicts were computed against the ledger who
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import os
@@ -43,6 +44,12 @@ _ENC, _ERRS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 _O_ROOT = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)  # the root may be a symlink
 _O_DIR = _O_ROOT | getattr(os, "O_NOFOLLOW", 0)
 _MTIME, _CTIME = operator.attrgetter("st_mtime_ns"), operator.attrgetter("st_ctime_ns")
+
+
+@functools.cache
+def _entry_prefix(mode: int) -> bytes:
+    """The packed-Entry prefix of a regular file with ``mode`` (a handful of distinct modes per tree)."""
+    return Entry.key(mode & 0o7777, b"")
 
 Progress = Callable[[int], None]
 
@@ -273,7 +280,7 @@ class _Worker:
                 else:
                     try:
                         if kind == KIND_FILE:
-                            digest = hashing.digest_path(de.name, st.st_size, self.buf, dir_fd=fd)
+                            digest = hashing.digest_at(de.name, st.st_size, fd, self.buf)
                             self.hashed += 1
                         else:
                             digest = hashing.sha256_raw(os.fsencode(os.readlink(de.name, dir_fd=fd)))
@@ -290,7 +297,7 @@ class _Worker:
                     if flags & (IGNORED | SECRET):
                         pass
                     elif type(raw) is Entry:  # the common case: compare packed bytes, build nothing
-                        if kind == KIND_FILE and raw.packed == Entry.key(mode & 0o7777, digest):
+                        if kind == KIND_FILE and raw.packed == _entry_prefix(mode) + digest:
                             flags |= CLEAN
                     elif raw == canonical(kind, mode, digest):
                         flags |= CLEAN
@@ -309,7 +316,8 @@ class _Worker:
                 expected_old = OLD.pack(o_kind, 1, o_mode, o_digest)
             n_tracked += flags & TRACKED
             fact = FACT.pack(kind, flags, digest)
-            n_notable += self._emit(rel, packed, fact, mode, expected_old)
+            if not flags & CLEAN or rel in special or rel in dirty:  # else _emit would return 0 at once
+                n_notable += self._emit(rel, packed, fact, mode, expected_old)
             names.append(de.name)
             stats += packed
             facts += fact

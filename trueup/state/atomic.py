@@ -37,17 +37,27 @@ def commit_temp(tmp: Path, path: Path, mode: int | None = None) -> None:
     fsync_dir(path.parent)
 
 
-def write_chunks(path: Path, chunks: Iterable[bytes], mode: int | None = None) -> None:
-    """Write ``chunks`` to ``path`` atomically; ``mode`` is applied before the rename."""
+def write_chunks(path: Path, chunks: Iterable[bytes], mode: int | None = None, *, durable: bool = True) -> None:
+    """Write ``chunks`` to ``path`` atomically; ``mode`` is applied before the rename.
+
+    ``durable=False`` skips the fsyncs: still all-or-nothing for readers, but a crash may lose the new
+    content. Only for caches that check themselves and cost nothing but time when lost.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(path)
     try:
         with open(tmp, "xb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        commit_temp(tmp, path, mode)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if durable:
+            commit_temp(tmp, path, mode)
+        else:
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

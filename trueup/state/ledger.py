@@ -12,7 +12,8 @@ from typing import Any
 from trueup import __version__
 from trueup.errors import TrueupError
 from trueup.schemas.validate import field_path, first_error
-from trueup.state.atomic import canonical_json, write_text
+from trueup.state import ledger_index
+from trueup.state.atomic import canonical_json, write_bytes
 from trueup.state.ledger_entry import compact, plain
 from trueup.state.validated import already_valid, remember_valid
 
@@ -85,9 +86,10 @@ def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = 
     error = first_error("ledger", plain(document))
     if error is not None:  # a bug in trueup, never an operator's mistake: fail loudly before writing
         raise AssertionError(f"refusing to write an invalid ledger: {field_path(error)}: {error.message}")
-    text = canonical_json(document)
-    write_text(ledger_path(install_path), text)
-    remember_valid(cache_dir, "ledger", _schema_version(), text.encode("utf-8"))
+    data = canonical_json(document).encode("utf-8")
+    write_bytes(ledger_path(install_path), data)
+    remember_valid(cache_dir, "ledger", _schema_version(), data)
+    ledger_index.save(cache_dir, install_path, document, hashlib.sha256(data).digest())
 
 
 def new(*, name: str, version: str | None, repo: str, ref: str, commit: str) -> dict[str, Any]:

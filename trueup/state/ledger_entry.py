@@ -65,15 +65,20 @@ def compact(obj: dict[str, Any]) -> Any:
     if len(obj) != 3 or obj.get("type") != "file":
         return obj
     sha, mode = obj.get("sha256"), obj.get("mode")
-    if type(sha) is not str or len(sha) != 64 or type(mode) is not str or len(mode) != 4:
+    prefix = _MODE_PREFIX.get(mode) if type(mode) is str else None
+    if prefix is None or type(sha) is not str or len(sha) != 64:
         return obj
     try:
-        digest, bits = bytes.fromhex(sha), int(mode, 8)
+        digest = bytes.fromhex(sha)
     except ValueError:
         return obj
-    if digest.hex() != sha or f"{bits:04o}" != mode or bits > 0o7777:
-        return obj  # upper-case hex or an odd mode: keep it exactly as written
-    return Entry(Entry.key(bits, digest))
+    if len(digest) != 32 or digest.hex() != sha:
+        return obj  # upper-case hex or spaces: keep it exactly as written
+    return Entry(prefix + digest)
+
+
+# Canonical mode strings ("0644") → packed prefix; anything not in here stays a dict.
+_MODE_PREFIX = {f"{bits:04o}": Entry.key(bits, b"") for bits in range(0o10000)}
 
 
 def plain(value: Any) -> Any:

@@ -160,6 +160,7 @@ def save(cache_dir: Path, root: Path, chunks: list[bytes]) -> None:
     from trueup.state.atomic import write_chunks  # not needed on a warm plan that writes nothing
 
     try:
-        write_chunks(cache_path(cache_dir, root), chunks, mode=0o600)
+        # Not fsynced: a cache lost in a crash costs one plan some hashing, and a torn one fails its checksum.
+        write_chunks(cache_path(cache_dir, root), chunks, mode=0o600, durable=False)
     except OSError:
         pass
