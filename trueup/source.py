@@ -140,27 +140,42 @@ class Source:
         raw = _git(self.repo, "diff", "--no-renames", "--name-only", "-z", old, new)
         return {p.decode("utf-8", errors="surrogateescape") for p in raw.split(b"\0") if p}
 
-    def blobs(self, blob_ids: list[str]) -> Iterator[tuple[str, bytes]]:
-        """Stream (blob id, content) through one ``git cat-file --batch`` process."""
-        if not blob_ids:
+    def _batch(self, names: list[str]) -> Iterator[tuple[str, str | None, bytes | None]]:
+        """Stream (object name, type, content) through one ``git cat-file --batch`` process; a name that
+        does not resolve gives (name, None, None)."""
+        if not names:
             return
         proc = subprocess.Popen(["git", "-C", str(self.repo), "cat-file", "--batch"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert proc.stdin and proc.stdout
         try:
-            for blob in blob_ids:
-                proc.stdin.write(blob.encode() + b"\n")
+            for name in names:
+                proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
                 proc.stdin.flush()
                 header = proc.stdout.readline().split()
-                if len(header) != 3:
-                    raise GitError(f"git cat-file: blob {blob} missing in {self.repo}")
+                if len(header) != 3:  # "<name> missing" (or ambiguous)
+                    yield name, None, None
+                    continue
                 data = proc.stdout.read(int(header[2]))
                 proc.stdout.read(1)
-                yield blob, data
+                yield name, header[1].decode(), data
         finally:
             proc.stdin.close()
             proc.stdout.close()
             proc.wait()
+
+    def blobs(self, blob_ids: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Stream (blob id, content) through one ``git cat-file --batch`` process."""
+        for blob, _, data in self._batch(blob_ids):
+            if data is None:
+                raise GitError(f"git cat-file: blob {blob} missing in {self.repo}")
+            yield blob, data
+
+    def files_at(self, commit: str, paths: list[str]) -> dict[str, bytes | None]:
+        """The content of each path at ``commit`` (None when it is not a file there), in one git process."""
+        names = [f"{commit}:{path}" for path in paths]
+        found = {name: data if kind == "blob" else None for name, kind, data in self._batch(names)}
+        return {path: found.get(name) for path, name in zip(paths, names)}
 
     def blob(self, blob_id: str) -> bytes:
         return _git(self.repo, "cat-file", "blob", blob_id)
@@ -194,8 +209,9 @@ class Source:
     def version(self, commit: str, ref: str) -> tuple[str | None, dict[str, str]]:
         """The version the source declares, and every declaration found (file → version)."""
         found: dict[str, str] = {}
+        contents = self.files_at(commit, list(VERSION_FILES))
         for name, read in VERSION_FILES.items():
-            raw = self.show(commit, name)
+            raw = contents[name]
             value = read(raw) if raw else None
             if value:
                 found[name] = value

@@ -238,7 +238,7 @@ def observe_component(workspace: Workspace, spec: ComponentSpec, *, cache_dir: P
         spec=spec,
         source=source,
         source_facts=SourceFacts(commit, version, declarations,
-                                 installed_commit_exists=installed_commit is None or source.has_commit(installed_commit)),
+                                 installed_commit_exists=installed_commit in (None, commit) or source.has_commit(installed_commit)),
         ledger=ledger,
         ledger_digest=known.digest,
         install_exists=install_exists,
