@@ -16,6 +16,15 @@ def test_python_dash_m_and_usage_errors_exit_1(project):
     assert proc.returncode == 0 and "plan" in proc.stdout and "apply" in proc.stdout
 
 
+def test_console_script_flushes_everything_before_its_fast_exit(installed):
+    (installed.install / "server/util.js").write_text("patched\n")
+    proc = subprocess.run([sys.executable, "-m", "trueup", "plan", "--json", "--detailed-exitcode"],
+                          capture_output=True, text=True, cwd=installed.root)
+    assert proc.returncode == 2, proc.stderr  # drift, and the exit code survives os._exit
+    document = json.loads(proc.stdout)  # the whole document reached the pipe
+    assert document["summary"]["drift"] >= 1 and proc.stdout.endswith("}\n")
+
+
 def test_url_source_is_mirrored_into_the_state_dir(project):
     project.source({"v1": V1, "v2": V2})
     url = f"file://{project.repo}"

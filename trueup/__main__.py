@@ -1,3 +1,3 @@
-from trueup.cli import main
+from trueup.cli import console
 
-raise SystemExit(main())
+console()
