@@ -40,7 +40,7 @@ def test_index_equals_the_json(tmp_path_factory, files):
     install, memo = tmp_path_factory.mktemp("install"), tmp_path_factory.mktemp("memo")
     ledgers.save(install, _document(files), memo)
     raw = ledgers.ledger_path(install).read_bytes()
-    loaded = ledger_index.load(memo, install, hashlib.sha256(raw).digest())
+    loaded = ledger_index.load(memo, install, ledgers.trust_key(hashlib.sha256(raw).digest()))
     assert loaded is not None
     assert plain({**loaded, "files": dict(loaded["files"].items())}) == json.loads(raw)
     assert list(loaded["files"]) == sorted(files) and len(loaded["files"]) == len(files)
@@ -49,14 +49,18 @@ def test_index_equals_the_json(tmp_path_factory, files):
         assert isinstance(loaded["files"][path], Entry) == (entry.get("type") == "file" and len(entry) == 3)
 
 
-def test_other_bytes_or_damage_are_never_trusted(tmp_path):
+def test_other_bytes_schema_or_damage_are_never_trusted(tmp_path, monkeypatch):
     install, memo = tmp_path / "install", tmp_path / "memo"
     install.mkdir()
     ledgers.save(install, _document({"a": {"type": "file", "mode": "0644", "sha256": "c" * 64}}), memo)
-    key = hashlib.sha256(ledgers.ledger_path(install).read_bytes()).digest()
+    key = ledgers.trust_key(hashlib.sha256(ledgers.ledger_path(install).read_bytes()).digest())
     assert ledger_index.load(memo, install, key) is not None
     assert ledger_index.load(memo, install, bytes(32)) is None  # an index of other ledger bytes
     assert ledger_index.load(None, install, key) is None
+    raw_sha = hashlib.sha256(ledgers.ledger_path(install).read_bytes()).digest()
+    with monkeypatch.context() as m:  # a trueup with another ledger schema: the old index is not its knowledge
+        m.setattr(ledgers, "_schema_version", lambda: "another schema")
+        assert ledger_index.load(memo, install, ledgers.trust_key(raw_sha)) is None
     path = ledger_index.index_path(memo, install)
     data = bytearray(path.read_bytes())
     for damage in (lambda d: d.__setitem__(-1, d[-1] ^ 1), lambda d: d.__delitem__(-1), lambda d: d.__setitem__(0, 0)):

@@ -94,7 +94,8 @@ class _Ledger:
         self.raw = ledgers.read_bytes(install_path)
         self.exists = self.raw is not None
         self.digest = ledgers.digest(self.raw)
-        self.key = bytes.fromhex(self.digest) if self.exists else bytes(32)
+        # Names this ledger (and the schema it was validated against) for the stat cache and the ledger index.
+        self.key = ledgers.trust_key(bytes.fromhex(self.digest)) if self.exists else bytes(32)
         self._document: dict[str, Any] | None = None
 
     @property

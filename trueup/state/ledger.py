@@ -48,6 +48,12 @@ def _schema_version() -> str:
     return hashlib.sha256((validate.SCHEMA_DIR / "ledger.schema.json").read_bytes()).hexdigest()
 
 
+def trust_key(ledger_sha256: bytes) -> bytes:
+    """What derived knowledge of a ledger (its packed index, stat-cache verdicts) is keyed by: its bytes and
+    the schema they were validated against, so a trueup with a stricter schema never trusts older knowledge."""
+    return hashlib.sha256(_schema_version().encode() + ledger_sha256).digest()
+
+
 def parse(install_path: Path, raw: bytes | bytearray, cache_dir: Path | None = None) -> dict[str, Any]:
     """The ledger document; bytes validated before (memo in ``cache_dir``) are not validated again.
 
@@ -89,7 +95,7 @@ def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = 
     data = canonical_json(document).encode("utf-8")
     write_bytes(ledger_path(install_path), data)
     remember_valid(cache_dir, "ledger", _schema_version(), data)
-    ledger_index.save(cache_dir, install_path, document, hashlib.sha256(data).digest())
+    ledger_index.save(cache_dir, install_path, document, trust_key(hashlib.sha256(data).digest()))
 
 
 def new(*, name: str, version: str | None, repo: str, ref: str, commit: str) -> dict[str, Any]:

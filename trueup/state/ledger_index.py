@@ -2,14 +2,14 @@
 
 Parsing the 15 MB ledger of a 100k-file install costs ~0.1 s as dicts (51 MB) or ~0.25 s as compact
 entries (23 MB); loading this index costs ~0.04 s and ~18 MB. It is content-addressed: the header
-names the SHA-256 of the ledger bytes it was built from, so like the validation memo it cannot be
+names the ledger bytes it was built from (ledger.trust_key: their SHA-256 and the schema's), so like the validation memo it cannot be
 stale, and ``plan --no-cache`` (which turns off the stat cache only) still uses it. Built by apply when
 it writes a ledger, and by a plan that had to parse one. Like the stat cache, anything that does not
 check out (truncated, corrupt, other version, other ledger) is ignored, never trusted.
 
 Layout (little-endian)::
 
-    header  MAGIC(16) version(u32) count(u32) rest_len(u64) names_len(u64) ledger_sha256(32) body_sha256(32)
+    header  MAGIC(16) version(u32) count(u32) rest_len(u64) names_len(u64) ledger_key(32) body_sha256(32)
     body    rest (JSON: the ledger without files, and "odd": entries not in the canonical shape)
             | names (NUL-separated, sorted) | count packed entries (35 bytes; kind 0xFF = see "odd")
 """
@@ -70,7 +70,7 @@ class PackedFiles(Mapping):
         return self._index.keys()
 
 
-def encode(document: dict[str, Any], ledger_sha256: bytes) -> list[bytes]:
+def encode(document: dict[str, Any], ledger_key: bytes) -> list[bytes]:
     files = document["files"]
     names = sorted(files)
     packed = bytearray()
@@ -91,12 +91,12 @@ def encode(document: dict[str, Any], ledger_sha256: bytes) -> list[bytes]:
     body = hashlib.sha256(rest_b)
     body.update(names_b)
     body.update(packed)
-    header = HEADER.pack(MAGIC, VERSION, len(names), len(rest_b), len(names_b), ledger_sha256, body.digest())
+    header = HEADER.pack(MAGIC, VERSION, len(names), len(rest_b), len(names_b), ledger_key, body.digest())
     return [header, rest_b, names_b, bytes(packed)]
 
 
-def load(memo_dir: Path | None, install_path: Path, ledger_sha256: bytes) -> dict[str, Any] | None:
-    """The ledger document (files as PackedFiles) from the index of exactly these ledger bytes, else None."""
+def load(memo_dir: Path | None, install_path: Path, ledger_key: bytes) -> dict[str, Any] | None:
+    """The ledger document (files as PackedFiles) from the index made for ``ledger_key``, else None."""
     if memo_dir is None:
         return None
     try:
@@ -105,8 +105,8 @@ def load(memo_dir: Path | None, install_path: Path, ledger_sha256: bytes) -> dic
         return None
     if len(data) < HEADER.size:
         return None
-    magic, version, count, rest_len, names_len, ledger_key, digest = HEADER.unpack_from(data)
-    if magic != MAGIC or version != VERSION or ledger_key != ledger_sha256:
+    magic, version, count, rest_len, names_len, key, digest = HEADER.unpack_from(data)
+    if magic != MAGIC or version != VERSION or key != ledger_key:
         return None
     if HEADER.size + rest_len + names_len + count * WIDTH != len(data):
         return None
@@ -128,13 +128,13 @@ def load(memo_dir: Path | None, install_path: Path, ledger_sha256: bytes) -> dic
     return document
 
 
-def save(memo_dir: Path | None, install_path: Path, document: dict[str, Any], ledger_sha256: bytes) -> None:
+def save(memo_dir: Path | None, install_path: Path, document: dict[str, Any], ledger_key: bytes) -> None:
     """Write the index; a failure only costs the next plan a JSON parse."""
     if memo_dir is None:
         return
     from trueup.state.atomic import write_chunks
 
     try:
-        write_chunks(index_path(memo_dir, install_path), encode(document, ledger_sha256), mode=0o600, durable=False)
+        write_chunks(index_path(memo_dir, install_path), encode(document, ledger_key), mode=0o600, durable=False)
     except OSError:
         pass
