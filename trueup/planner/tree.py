@@ -34,8 +34,9 @@ LEDGER_DIR = ".trueup"
 KIND_FILE, KIND_SYMLINK, KIND_OTHER = stat_cache.KIND_FILE, stat_cache.KIND_SYMLINK, stat_cache.KIND_OTHER
 _TYPES = ("file", "symlink", "other")
 _ZERO = bytes(32)
-# Below this many directories a fork costs more than it saves (measured: ~3 ms per worker).
-PARALLEL_MIN_DIRS = 32
+# Fewer shards than this means a small tree (the top levels ran out of directories), where a fork
+# (measured: ~3 ms per worker) costs more than it saves.
+PARALLEL_MIN_SHARDS = 16
 _SHARD_ID = struct.Struct("<I")
 # The expected (ledger) fact of a notable entry, known from its clean cached record: kind, known?, mode, sha256.
 OLD = struct.Struct("<BBI32s")
@@ -45,13 +46,13 @@ _O_ROOT = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC",
 _O_DIR = _O_ROOT | getattr(os, "O_NOFOLLOW", 0)
 _MTIME, _CTIME = operator.attrgetter("st_mtime_ns"), operator.attrgetter("st_ctime_ns")
 
+Progress = Callable[[int], None]
+
 
 @functools.cache
 def _entry_prefix(mode: int) -> bytes:
     """The packed-Entry prefix of a regular file with ``mode`` (a handful of distinct modes per tree)."""
     return Entry.key(mode & 0o7777, b"")
-
-Progress = Callable[[int], None]
 
 
 def canonical(kind: int, mode: int, digest: bytes) -> dict[str, Any]:
@@ -106,9 +107,14 @@ class _Matcher:
 
 
 def spec_key(ignore: Any, secrets: Any) -> bytes:
-    """What the stored verdicts depend on besides the ledger: the ignore and secret patterns."""
-    text = "\0".join(str(getattr(p, "pattern", p)) for spec in (ignore, secrets) for p in [*getattr(spec, "patterns", ()), "|"])
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()
+    """What the stored verdicts depend on besides the ledger: the ignore and secret patterns (as compiled)."""
+    parts = []
+    for spec in (ignore, secrets):
+        for pattern in getattr(spec, "patterns", ()):
+            regex = getattr(pattern, "regex", None)
+            parts.append(f"{getattr(pattern, 'include', None)}:{regex.pattern if regex is not None else ''}")
+        parts.append("|")
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).digest()
 
 
 class _Verdicts:
@@ -143,9 +149,8 @@ def _counts_notable(flags: int) -> int:
 class _Worker:
     """Walks shards and writes one packed block per directory; the same code runs in-process or forked."""
 
-    def __init__(self, root: str, ignore: _Matcher, secrets: _Matcher, cache: stat_cache.StatCache | None,
+    def __init__(self, ignore: _Matcher, secrets: _Matcher, cache: stat_cache.StatCache | None,
                  verdicts: _Verdicts, trust: bool, special: frozenset[str]) -> None:
-        self.root = root
         # None when the spec has no patterns: two calls per file saved on the common manifest.
         self.ignore = None if ignore.never else ignore
         self.secret = None if secrets.never else secrets
@@ -167,8 +172,9 @@ class _Worker:
         self.buf = memoryview(bytearray(hashing.CHUNK))
         self.tick: Callable[[int], None] | None = None
 
-    def _error(self, exc: OSError, name: str) -> None:
-        self.errors.append((exc.errno or 0, exc.strerror or str(exc), exc.filename or name))
+    def _error(self, exc: OSError, path: str) -> None:
+        # ``path`` in full: calls relative to a directory descriptor carry only the entry's name.
+        self.errors.append((exc.errno or 0, exc.strerror or str(exc), path))
 
     def walk(self, prefix: str, directory: str, recurse: bool) -> None:
         """One directory's files, and with ``recurse`` everything below it."""
@@ -646,8 +652,8 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
     n = worker_count() if workers is None else max(1, workers)
 
     shards = _shards(root_s, ignore_m, want=16 * n if n > 1 else 1)
-    worker = _Worker(root_s, ignore_m, secret_m, cache, verdicts, trust, frozenset(special))
-    if n > 1 and len(shards) >= PARALLEL_MIN_DIRS // 2:
+    worker = _Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special))
+    if n > 1 and len(shards) >= PARALLEL_MIN_SHARDS:
         parts = _run_forked(worker, shards, n, progress)
     else:
         worker.tick = progress
