@@ -9,6 +9,7 @@ plain dicts. Anything not in the canonical file shape stays a dict.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -65,7 +66,7 @@ def compact(obj: dict[str, Any]) -> Any:
     if len(obj) != 3 or obj.get("type") != "file":
         return obj
     sha, mode = obj.get("sha256"), obj.get("mode")
-    prefix = _MODE_PREFIX.get(mode) if type(mode) is str else None
+    prefix = _mode_prefix(mode) if type(mode) is str else None
     if prefix is None or type(sha) is not str or len(sha) != 64:
         return obj
     try:
@@ -77,8 +78,12 @@ def compact(obj: dict[str, Any]) -> Any:
     return Entry(prefix + digest)
 
 
-# Canonical mode strings ("0644") → packed prefix; anything not in here stays a dict.
-_MODE_PREFIX = {f"{bits:04o}": Entry.key(bits, b"") for bits in range(0o10000)}
+@functools.cache
+def _mode_prefix(mode: str) -> bytes | None:
+    """The packed prefix of a canonical mode string ("0644"); None for anything else (it stays a dict)."""
+    if len(mode) != 4 or not all(c in "01234567" for c in mode):
+        return None
+    return Entry.key(int(mode, 8), b"")
 
 
 def plain(value: Any) -> Any:
