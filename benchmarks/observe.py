@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/observe.py ROOT [--cache-dir DIR]   (no --cache-dir = cold, like --no-cache)
 
-It observes ROOT against its own ledger exactly as a plan does (observe_component's tree step), so the
+It observes ROOT against its own ledger exactly as a plan does (the files provider's tree step), so the
 rows it produces show what belongs to the tree layer and what to the rest of plan.
 """
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pathspec
 
-from trueup.planner.observe import _Ledger, _Settled
-from trueup.planner.tree import observe_tree
+from trueup.files.ledger_view import LedgerView
+from trueup.files.settle import Settled
+from trueup.files.tree import observe_tree
 
 ap = argparse.ArgumentParser()
 ap.add_argument("root", type=Path)
@@ -23,18 +24,13 @@ ap.add_argument("--memo-dir", type=Path, default=Path(".trueup-state/cache"),
                 help="content-addressed memos (ledger validity), as plan uses them even with --no-cache")
 args = ap.parse_args()
 none = pathspec.PathSpec.from_lines("gitignore", [])
-known = _Ledger(args.root, args.memo_dir)
-settled: list[_Settled] = []
+known = LedgerView(args.root, args.memo_dir)
+settled: list[Settled] = []
 
 
 def remember(snapshot):
-    settled.append(_Settled(_Spec(args.root), snapshot, known, set()))
+    settled.append(Settled(args.root, snapshot, known, set()))
     return settled[0].meta()
-
-
-class _Spec:  # the one field _Settled reads
-    def __init__(self, root: Path) -> None:
-        self.install_path = root
 
 
 snap = observe_tree(args.root, ignore=none, secrets=none, cache_dir=args.cache_dir, ledger_key=known.key,

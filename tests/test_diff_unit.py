@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from trueup.files.backups import removed_backups
+from trueup.files.generated import diff_generated
+from trueup.files.live import LiveTree
+from trueup.files.local_patch import diff_tracked
+from trueup.files.provenance import diff_provenance
+from trueup.files.snapshot import SourceFacts
+from trueup.files.source_drift import diff_source
+from trueup.files.untracked import diff_untracked
 from trueup.manifest import ComponentSpec, Generated
-from trueup.planner.diff import SourceFacts, classify_tracked, diff_files, diff_generated, diff_source, version_key
+from trueup.model.facts import ABSENT, FileFact, classify_tracked
+from trueup.model.ids import action_id
+from trueup.model.versions import version_key
 from trueup.planner.document import plan_hash
-from trueup.planner.facts import ABSENT, FileFact
-from trueup.planner.ids import action_id
-from trueup.planner.live import LiveTree
 
 A, B = "a" * 64, "b" * 64
 
@@ -31,6 +38,10 @@ def ledger(**kw) -> dict:
 
 def f(sha=A, mode="0644", type_="file") -> FileFact:
     return FileFact(type_, mode, sha)
+
+
+def diff_files(spec, ledger, live):
+    return diff_tracked(spec, ledger, live) + diff_untracked(spec, ledger, live) + removed_backups(spec, ledger, live)
 
 
 def test_classify_tracked():
@@ -71,15 +82,18 @@ def test_diff_generated():
 
 def test_diff_source():
     facts = SourceFacts("2" * 40, "2", {"package.json": "2", "tag": "v2.0"})
-    assert diff_source(spec(), None, facts, False, False)[0].kind == "not-installed"
-    assert diff_source(spec(), None, facts, True, False)[0].kind == "unmanaged"
-    assert [d.kind for d in diff_source(spec(), ledger(), facts, True, False)] == ["outdated"]
+    assert diff_source(None, facts, False)[0].kind == "not-installed"
+    assert diff_source(None, facts, True)[0].kind == "unmanaged"
+    assert [d.kind for d in diff_source(ledger(), facts, True)] == ["outdated"]
     split = SourceFacts("1" * 40, "2", {"package.json": "2", "VERSION": "3"})
-    assert [d.kind for d in diff_source(spec(), ledger(), split, True, False)] == ["version-disagreement"]
+    assert [d.kind for d in diff_source(ledger(), split, True)] == ["version-disagreement"]
     unverified = ledger(provenance={"status": "local/unverified", "verified_by": "x", "repo": "r", "commit": None})
     same = SourceFacts("1" * 40, "1", {})
-    assert [(d.kind, d.is_drift) for d in diff_source(spec(), unverified, same, True, False)] == [("unverified", False)]
-    assert [(d.kind, d.is_drift) for d in diff_source(spec(), unverified, same, True, True)] == [("unverified", True)]
+    assert diff_source(unverified, same, True) == []
+    assert [(d.kind, d.is_drift) for d in diff_provenance(unverified, same, False)] == [("unverified", False)]
+    assert [(d.kind, d.is_drift) for d in diff_provenance(unverified, same, True)] == [("unverified", True)]
+    gone = SourceFacts("1" * 40, "1", {}, installed_commit_exists=False)
+    assert [(d.kind, d.is_drift) for d in diff_provenance(ledger(), gone, True)] == [("commit-missing", True)]
 
 
 def test_version_key():

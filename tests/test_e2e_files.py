@@ -32,8 +32,11 @@ def test_plan_is_read_only(installed):
     (installed.install / "notes.txt").write_text("mine\n")
     installed.manifest(ref="v2")
     before = (snapshot(installed.install), snapshot(installed.repo))
-    installed.run("plan", "--json")
-    installed.run("plan", "-o", str(installed.root / "p.json"))
+    code, out, err = installed.run("plan", "--json")
+    assert code == 0, err  # a plan that failed early would be read-only for nothing
+    assert {"upgrade", "accept-local"} <= {a["type"] for a in json.loads(out)["actions"]}
+    code, _, err = installed.run("plan", "-o", str(installed.root / "p.json"))
+    assert code == 0 and (installed.root / "p.json").is_file(), err
     assert (snapshot(installed.install), snapshot(installed.repo)) == before
 
 

@@ -3,7 +3,8 @@
 (a) convergence: after any random edits, creations, deletions and mode changes,
     plan → apply --approve-all → plan shows no drift.
 (b) nothing lost: whatever actions are approved (upgrade included), apply never overwrites or deletes a
-    byte of operator content without saving it as a recorded backup or recording it as accepted.
+    byte of operator content without saving it as a recorded backup or recording it as accepted — also when
+    the operator replaced files with symlinks or directories, and never writing through such a link.
 """
 
 from __future__ import annotations
@@ -27,15 +28,22 @@ NEW = ["notes.txt", "server/extra.js", "x.bak", "server/index.js.orig", "data/ca
 PATHS = TRACKED + NEW
 
 contents = st.binary(min_size=0, max_size=64) | st.sampled_from([b"", b"const c = 4;\n", b"Claude\n"])
-operations = st.lists(
-    st.one_of(
-        st.tuples(st.just("write"), st.sampled_from(PATHS), contents),
-        st.tuples(st.just("append"), st.sampled_from(TRACKED), contents),
-        st.tuples(st.just("delete"), st.sampled_from(PATHS), st.none()),
-        st.tuples(st.just("chmod"), st.sampled_from(PATHS), st.sampled_from([0o600, 0o644, 0o755])),
-    ),
-    max_size=8,
+edits = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(PATHS), contents),
+    st.tuples(st.just("append"), st.sampled_from(TRACKED), contents),
+    st.tuples(st.just("delete"), st.sampled_from(PATHS), st.none()),
+    st.tuples(st.just("chmod"), st.sampled_from(PATHS), st.sampled_from([0o600, 0o644, 0o755])),
 )
+operations = st.lists(edits, max_size=8)
+# Type changes: a path replaced by a symlink (inside the install, out of it, dangling, to a directory) or by a
+# directory holding a file of the operator's.
+LINK_TARGETS = ["package.json", "../../outside.txt", "nowhere", "server", "/"]
+type_changes = st.one_of(
+    st.tuples(st.just("symlink"), st.sampled_from(PATHS), st.sampled_from(LINK_TARGETS)),
+    st.tuples(st.just("mkdir"), st.sampled_from(PATHS), contents),
+)
+operations_with_type_changes = st.lists(edits | type_changes, max_size=8)
+OUTSIDE = b"not trueup's: beside the install, reachable through ../../outside.txt\n"
 
 
 @pytest.fixture(scope="module")
@@ -55,54 +63,105 @@ def fresh(template: Path) -> Project:
     root = Path(tempfile.mkdtemp(prefix="trueup-prop-"))
     shutil.rmtree(root)
     shutil.copytree(template, root, symlinks=True)
+    (root / "outside.txt").write_bytes(OUTSIDE)
     return Project(root)
 
 
+def is_regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def clear(path: Path) -> None:
+    """Remove whatever is at ``path`` (file, symlink or directory), as an operator replacing it would."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
 def act(install: Path, ops) -> None:
+    # Never through a symlink: the operator edits what is in the install, not what a link points at.
     for op, rel, arg in ops:
         path = install / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
         if op == "write":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not is_regular(path):
+                clear(path)
             path.write_bytes(arg)
-        elif op == "append" and path.is_file():
+        elif op == "append" and is_regular(path):
             with open(path, "ab") as fh:
                 fh.write(arg)
-        elif op == "delete" and path.is_file():
-            path.unlink()
-        elif op == "chmod" and path.is_file():
+        elif op == "delete":
+            clear(path)
+        elif op == "chmod" and is_regular(path):
             os.chmod(path, arg)
+        elif op == "symlink":
+            clear(path)
+            os.symlink(arg, path)
+        elif op == "mkdir":
+            clear(path)
+            path.mkdir()
+            (path / "inner.txt").write_bytes(arg)
 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def operator_content(project: Project) -> dict[str, str]:
-    """Every file whose bytes differ from what trueup last installed or generated (untracked ones included)."""
+def content_at(path: Path) -> tuple[str, str] | None:
+    """("file", sha256) of a regular file, ("symlink", target) of a link; None for anything else."""
+    if path.is_symlink():
+        return ("symlink", os.readlink(path))
+    if path.is_file():
+        return ("file", sha(path))
+    return None
+
+
+def operator_content(project: Project) -> dict[str, tuple[str, str]]:
+    """Every file or symlink that differs from what trueup last installed or generated (untracked ones included).
+
+    Files inside a directory that replaced a file are operator content too; os.walk reaches them.
+    """
     ledger = project.ledger()
     generated = {p: g["output_sha256"] for p, g in ledger["generated"].items()}
     out = {}
-    for dirpath, _, files in os.walk(project.install):
-        for name in files:
+    for dirpath, dirnames, files in os.walk(project.install):  # symlinked directories are listed, not entered
+        for name in files + dirnames:
             path = Path(dirpath) / name
             rel = str(path.relative_to(project.install))
-            if rel.startswith(".trueup/"):
+            content = content_at(path)
+            if rel == ".trueup" or rel.startswith(".trueup/") or content is None:
                 continue
-            digest = sha(path)
-            recorded = ledger["files"].get(rel, {}).get("sha256") or generated.get(rel)
-            if digest != recorded:
-                out[rel] = digest
+            record = ledger["files"].get(rel, {})
+            if content[0] == "symlink":
+                installed = record.get("type") == "symlink" and record.get("sha256") == sha256_text(content[1])
+            else:
+                installed = content[1] in (record.get("sha256"), generated.get(rel)) and record.get("type") != "symlink"
+            if not installed:
+                out[rel] = content
     return out
 
 
-def preserved(project: Project, rel: str, digest: str) -> bool:
-    """Still in place byte for byte, or saved in a backup file the ledger records."""
-    path = project.install / rel
-    if path.is_file() and not path.is_symlink() and sha(path) == digest:
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(os.fsencode(text)).hexdigest()
+
+
+def preserved(project: Project, rel: str, content: tuple[str, str]) -> bool:
+    """Still in place (same bytes, same link target), or saved in a backup the ledger records: a backup of the
+    path itself, or of a directory it was inside (a directory or link is moved away whole)."""
+    if content_at(project.install / rel) == content:
         return True
     for record in project.ledger()["backups"]:
-        backup = project.install / record["path"]
-        if record.get("sha256") == digest and backup.is_file() and sha(backup) == digest:
+        original = record.get("original")
+        if original == rel:
+            if content[0] == "file" and record.get("sha256") != content[1]:
+                continue  # a backup of some other content of this path
+            saved = record["path"]
+        elif original and rel.startswith(original + "/"):
+            saved = record["path"] + rel[len(original):]
+        else:
+            continue
+        if content_at(project.install / saved) == content:
             return True
     return False
 
@@ -129,7 +188,7 @@ def test_approve_all_converges_to_no_drift(template, ops):
 
 
 @SETTINGS
-@given(ops=operations, upgrade=st.booleans(), data=st.data())
+@given(ops=operations_with_type_changes, upgrade=st.booleans(), data=st.data())
 def test_apply_never_loses_operator_content(template, ops, upgrade, data):
     project = fresh(template)
     try:
@@ -149,5 +208,6 @@ def test_apply_never_loses_operator_content(template, ops, upgrade, data):
         assert code == 0 or (code == 1 and err.startswith("trueup: error: ") and err.count("\n") == 1), err
         lost = {rel: d for rel, d in before.items() if not preserved(project, rel, d)}
         assert not lost, f"operator content lost: {lost}\n{out}"
+        assert (project.root / "outside.txt").read_bytes() == OUTSIDE, "apply wrote through a symlink"
     finally:
         shutil.rmtree(project.root, ignore_errors=True)

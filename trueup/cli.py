@@ -85,13 +85,14 @@ def show(
     workspace: WorkspaceOpt = None,
 ) -> int:
     """Render a plan file; warns when it is altered or stale."""
-    from trueup.actions.staleness import staleness_warning
     from trueup.planner import document as plans
     from trueup.planner import render
+    from trueup.planner.preconditions import staleness_warning
     from trueup.state.atomic import canonical_json
 
-    document = plans.load(plan_file)
-    warning = staleness_warning(document, str(plan_file), workspace)
+    plan = plans.load(plan_file)
+    document = plan.document
+    warning = staleness_warning(plan, workspace)
     if warning:
         _console(stderr=True).print(f"warning: {warning}", style="yellow", markup=False)
     if as_json:
@@ -130,12 +131,12 @@ def apply(
     from trueup.actions.report import render_report
     from trueup.planner import document as plans
 
-    document = plans.load(plan_file)
+    plan = plans.load(plan_file)
     ws = _workspace(workspace)
     err = _console(stderr=True)
-    report = apply_plan(ws, document, str(plan_file), approve=approve_ids or [], approve_all=approve_all,
+    report = apply_plan(ws, plan, approve=approve_ids or [], approve_all=approve_all,
                         notify=lambda message: err.print(f"note: {message}", markup=False))
-    _print_lines(render_report(ws, document, report))
+    _print_lines(render_report(ws, report))
     return EXIT_OK
 
 

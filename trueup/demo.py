@@ -52,6 +52,7 @@ def _command_name() -> str:
 
 def run_demo(directory: Path | None, print_lines) -> int:
     from trueup.actions.apply import apply_plan
+    from trueup.planner import document as plans
     from trueup.manifest import load_workspace
     from trueup.planner import render
     from trueup.planner.plan import make_plan
@@ -76,7 +77,7 @@ def run_demo(directory: Path | None, print_lines) -> int:
     (scratch / "trueup.yaml").write_text(manifest.replace("ref: v0.2.9", "ref: v0.2.8"))
     workspace = load_workspace(scratch)
     first = make_plan(workspace, quiet=True)
-    apply_plan(workspace, first, "install", approve=[], approve_all=True)
+    apply_plan(workspace, plans.decode(first, "install"), approve=[], approve_all=True)
 
     # Days 2-9: someone hot-patches the server and leaves a .bak; the agent rules are edited in place,
     # so the generated AGENTS.md is now stale; a fix is released as v0.2.9.

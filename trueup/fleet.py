@@ -16,7 +16,7 @@ def summarise(paths: list[Path]) -> list[dict[str, Any]]:
     """One row per host and component: versions, status, local patches, stale processes, unreviewed backups."""
     rows = []
     for path in paths:
-        document = plans.load(path)
+        document = plans.read(path)
         for comp in document["components"]:
             facts = comp.get("facts", {})
             installed = facts.get("installed") or {}

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from trueup.actions.config_apply import apply_config
-from trueup.planner.config import ConfigPlan, plan_config
+from trueup.config.apply_changes import apply_config
+from trueup.config.plan import ConfigPlan, plan_config
 from trueup.state.registry import registry_path
 
 COMPONENT = "zylos-core"
@@ -93,7 +93,7 @@ def plan_dump(plan: ConfigPlan) -> str:
                 for d in plan.drift
             ],
             "groups": plan.groups,
-            "preconditions": plan.preconditions,
+            "preconditions": {k.encode(): v for k, v in plan.preconditions.items()},
             "diff": plan.diff,
             "warnings": plan.warnings,
         },

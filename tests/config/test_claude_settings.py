@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from trueup.model.keys import config_key
+
 from tests.config.harness import Harness, kinds, plan_dump
 
 SPEC = {
@@ -144,7 +146,7 @@ def test_secret_values_never_appear_in_the_plan(h):
     entry = next(e for e in plan.diff["entries"] if e["entry"] == "setting:telemetry.password")
     assert entry["secret"] and entry["changed"] is True and entry["before"] == "<redacted>"
     # the file holds secrets, so its fingerprint is keyed, never a plain sha256 of the bytes
-    assert plan.preconditions["config:~/zylos/.claude/settings.json:sha256"].startswith("hmac-sha256:")
+    assert plan.preconditions[config_key("~/zylos/.claude/settings.json", "sha256")].startswith("hmac-sha256:")
     assert hashlib.sha256(h.live_bytes()).hexdigest() not in dumped
     # and the registry keeps only keyed hashes of secret-like values
     assert h.registry()["setting:telemetry.password"]["hash"].startswith("hmac-sha256:")
@@ -157,4 +159,4 @@ def test_plan_writes_nothing_not_even_the_key(h):
     h.write_live({"auth": {"api_token": "abc"}})
     plan = h.plan(framework_v1(), "1.0")
     assert not h.state_dir.exists()
-    assert plan.preconditions["config:~/zylos/.claude/settings.json:sha256"].startswith("masked-sha256:")
+    assert plan.preconditions[config_key("~/zylos/.claude/settings.json", "sha256")].startswith("masked-sha256:")

@@ -127,16 +127,22 @@ def test_obsolete_group_holding_a_user_entry_is_kept(make):
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "field"),
     [
-        {"path": "~/x", "format": "toml", "template": "t"},
-        {"path": "~/x", "format": "json", "template": "t", "lists": {"a": {"key": []}}},
-        {"path": "~/x", "format": "json", "template": "t", "lists": {"tokens": {"key": "."}}},
-        {"path": "~/x", "format": "json", "template": "t", "lists": {"a": {"key": ["api_token"]}}},
+        ({"path": "~/x", "format": "toml", "template": "t"}, "format: 'toml' is not one of"),
+        ({"path": "~/x", "format": "json", "template": "t", "lists": {"a": {"key": []}}}, "lists/a/key: "),
+        ({"path": "~/x", "format": "json", "template": "t", "lists": {"tokens": {"key": "."}}},
+         "list 'tokens' is keyed by a secret-like field"),
+        ({"path": "~/x", "format": "json", "template": "t", "lists": {"a": {"key": ["api_token"]}}},
+         "list 'a' is keyed by a secret-like field"),
     ],
 )
-def test_invalid_specs_are_one_line_manifest_errors(make, bad):
+def test_invalid_specs_are_one_line_manifest_errors(make, bad, field):
     h = make({"path": "~/x", "format": "json", "template": "t"})
     h.spec = bad
-    with pytest.raises(ManifestError):
+    with pytest.raises(ManifestError) as raised:
         h.plan("{}")
+    line = str(raised.value)  # what the CLI prints: the message and its hint
+    assert "\n" not in line, line
+    assert line.startswith("config entry '~/x': ") or line.startswith("config '~/x': "), line  # names the file
+    assert field in raised.value.message, line  # and the field that is wrong

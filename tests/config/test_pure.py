@@ -7,8 +7,8 @@ import os
 import pytest
 
 from trueup.errors import ManifestError
-from trueup.planner.config.normalize import normalize_text
-from trueup.planner.config.selectors import matches, parse_selector
+from trueup.config.normalize import normalize_text
+from trueup.config.selectors import matches, parse_selector
 
 
 def test_selector_tokens_and_exact_matching():

@@ -34,7 +34,9 @@ from hypothesis import strategies as st
 
 from tests.helpers import Project, build_tree
 from trueup.demo import make_tagged_repo
-from trueup.planner import hashing, observe, tree
+from trueup.files import fork
+from trueup.files import observation as observe
+from trueup.files import hashing
 from trueup.state import stat_cache
 
 # Past the kernel's coarse file-time tick (a few ms): edits land before the next walk's stamp, and
@@ -277,7 +279,7 @@ def instrumented():
     """RACY_SLACK_NS = 0 (tests sleep past the tick instead), a spy on hashing and on tree walks."""
     inst = Instruments()
     saved_slack, real_digest, real_observe = stat_cache.RACY_SLACK_NS, hashing.digest_at, observe.observe_tree
-    real_fork = tree._run_forked
+    real_fork = fork.run_forked
 
     def digest_at(name, size, dir_fd, *a, **kw):  # the walk hashes every file through this one call
         inst.hashed.append(os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), name))
@@ -295,14 +297,14 @@ def instrumented():
     stat_cache.RACY_SLACK_NS = 0
     hashing.digest_at = digest_at
     observe.observe_tree = observe_tree
-    tree._run_forked = run_forked
+    fork.run_forked = run_forked
     try:
         yield inst
     finally:
         stat_cache.RACY_SLACK_NS = saved_slack
         hashing.digest_at = real_digest
         observe.observe_tree = real_observe
-        tree._run_forked = real_fork
+        fork.run_forked = real_fork
 
 
 def measured(project: Project, inst: Instruments, *args: str) -> tuple[dict, bool, list[str]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from tests.perf.helpers import IGNORE, SECRETS, facts, wide_tree
-from trueup.planner import tree
-from trueup.planner.facts import sha256_file
-from trueup.planner.tree import observe_tree
+from trueup.files import fork
+from trueup.files.probe import sha256_file
+from trueup.files.tree import observe_tree
 
 
 def test_forked_workers_equal_one_process(tmp_path):
@@ -25,10 +25,14 @@ def test_forked_workers_equal_one_process(tmp_path):
 
 def test_matches_reference_hash_of_every_file(tmp_path):
     wide_tree(tmp_path, dirs=40, per_dir=2)
-    snap = observe_tree(tmp_path, ignore=IGNORE, secrets=SECRETS, workers=2)
-    for rel, fact in snap.files.items():
-        if fact.type == "file":
-            assert fact.sha256 == sha256_file(tmp_path / rel), rel
+    snaps = {n: observe_tree(tmp_path, ignore=IGNORE, secrets=SECRETS, workers=n) for n in (1, 2, 3)}
+    snap = snaps[2]
+    regular = {rel: fact for rel, fact in snap.files.items() if fact.type == "file"}
+    # An empty walk would pass the loop below vacuously: every file built must be there (40 × 2, top.js, keep.pyc).
+    assert len(regular) == 40 * 2 + 2, sorted(regular)
+    assert facts(snaps[1]) == facts(snap) == facts(snaps[3])
+    for rel, fact in regular.items():
+        assert fact.sha256 == sha256_file(tmp_path / rel), rel
 
 
 def test_big_file_streams_in_chunks(tmp_path):
@@ -55,7 +59,7 @@ def test_worker_count_is_one_when_threads_run():
     t = threading.Thread(target=event.wait)
     t.start()
     try:
-        assert tree.worker_count() == 1
+        assert fork.worker_count() == 1
     finally:
         event.set()
         t.join()

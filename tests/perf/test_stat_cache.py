@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.perf.helpers import IGNORE, SECRETS, build, facts, wide_tree
-from trueup.planner import hashing
-from trueup.planner.tree import observe_tree, spec_key
+from trueup.files import hashing
+from trueup.files.patterns import spec_key
+from trueup.files.tree import observe_tree
 from trueup.state import stat_cache
 
 
@@ -190,3 +191,17 @@ def _edit(path, op, data):
         if path.is_symlink():
             path.unlink()
         path.write_bytes(data)
+
+
+def test_empty_parent_of_a_special_path_reads_as_empty(tmp_path, no_slack):
+    """A trusted walk of a directory left empty (its one generated file deleted) yields no entries from it."""
+    root, cache = tmp_path / "t", tmp_path / "cache"
+    build(root, {"a.txt": b"a", "out/gen.txt": b"g", "z/last.txt": b"z"})
+    _observe(root, cache, special={"out/gen.txt"})
+    (root / "out" / "gen.txt").unlink()
+    time.sleep(0.03)
+    cold = _observe(root, None, special={"out/gen.txt"})
+    for _ in range(2):  # the first warm walk rewrites the cache with the empty block; the second trusts it
+        warm = _observe(root, cache, special={"out/gen.txt"})
+        assert facts(warm) == facts(cold)
+        assert not any(p.startswith("out/") for p in facts(warm)[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from attrs import frozen
 
-from trueup.planner.runtime.spec import RuntimeSpec
+from trueup.runtime.spec import RuntimeSpec
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "fixtures" / "runtime" / "app"

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from trueup.errors import ManifestError
-from trueup.planner.runtime.diff import RESTART_RESOLVES, command_matches, diff_runtime, restart_preconditions, strip_v
-from trueup.planner.runtime.observe import RuntimeObservation
-from trueup.planner.runtime.spec import RuntimeSpec
-from trueup.planner.runtime.times import is_before, normalize_iso
+from trueup.model.versions import version_key
+from trueup.model.keys import runtime_key
+from trueup.runtime.drift import RESTART_RESOLVES, command_matches, diff_runtime, restart_preconditions
+from trueup.runtime.observation import RuntimeObservation
+from trueup.runtime.spec import RuntimeSpec
+from trueup.runtime.times import is_before, normalize_iso
 
 
 def pm2_spec(**block) -> RuntimeSpec:
@@ -77,7 +79,7 @@ def test_stale_and_version_compare_with_the_ledger():
     ]
     fresh = running(started_at="2026-11-22T01:53:00.000Z", health={"error": None, "url": "u", "version": "V0.3.0"})
     assert diff_runtime(pm2_spec(), fresh, ledger) == []
-    assert strip_v("v1.2") == "1.2" and strip_v("1.2") == "1.2" and strip_v("") == ""
+    assert version_key("v1.2") == "1.2" == version_key("V1.2.0") and version_key("") == ""
 
 
 def test_stopped_processes_are_not_judged_by_age_or_health():
@@ -96,7 +98,7 @@ def test_drifts_are_sorted_and_restart_resolves_only_what_a_restart_fixes():
 
 def test_preconditions_are_the_stable_facts_only():
     pre = restart_preconditions(running(health={"error": None, "url": "u", "version": "1"}))
-    assert pre == {
+    assert {k.encode(): v for k, v in pre.items()} == {
         "runtime:command": ["node", "/ws/installed/recruit/server/index.js"],
         "runtime:cwd": "/ws/installed/recruit",
         "runtime:image_id": None,
@@ -104,4 +106,4 @@ def test_preconditions_are_the_stable_facts_only():
         "runtime:started_at": "2026-11-22T01:50:00.000Z",
     }
     unreachable = RuntimeObservation(manager="pm2", service="r", where="ssh://h", reachable=False, unreachable_reason="x")
-    assert restart_preconditions(unreachable) == {"runtime:reachable": False}
+    assert restart_preconditions(unreachable) == {runtime_key("reachable"): False}

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.support import FIXTURES
-from trueup.planner.runtime import docker, launchd, systemd
-from trueup.planner.runtime.diff import diff_runtime, restart_preconditions
-from trueup.planner.runtime.observe import RuntimeObservation, observe_runtime
-from trueup.planner.runtime.spec import RuntimeSpec
+from trueup.runtime import docker, launchd, systemd
+from trueup.model.keys import runtime_key
+from trueup.runtime.drift import diff_runtime, restart_preconditions
+from trueup.runtime.observation import RuntimeObservation, observe_runtime
+from trueup.runtime.spec import RuntimeSpec
 
 OLD_DIGEST = "ghcr.io/acme/recruit@sha256:5f0c1e2d3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
 NEW_DIGEST = "ghcr.io/acme/recruit@sha256:c0ffee0ddba11deadbeef00112233445566778899aabbccddeeff0011223344"
@@ -114,7 +115,7 @@ def test_systemd_observe_asks_show_with_properties_and_checks_paths_and_env_file
     assert [f["path"] for f in facts["env_files"]] == [str(env_file), "/etc/default/recruit"]
     assert facts["env_files"][1]["mtime"] is None  # declared optional and absent
     assert kinds(diff_runtime(s, observation, None)) == ["env-stale"]
-    assert restart_preconditions(observation)["runtime:started_at"] == "2026-11-21T22:14:05.000Z"
+    assert restart_preconditions(observation)[runtime_key("started_at")] == "2026-11-21T22:14:05.000Z"
 
 
 # ---- docker --------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def test_docker_observe_end_to_end_and_missing_container(tmp_path: Path, monkeyp
     observation = observe_runtime(s)
     assert observation.facts["image_digests"] == [OLD_DIGEST]
     assert kinds(diff_runtime(s, observation, None)) == ["cwd-mismatch", "image-drift"]
-    assert restart_preconditions(observation)["runtime:image_id"] == observation.facts["image_id"]
+    assert restart_preconditions(observation)[runtime_key("image_id")] == observation.facts["image_id"]
     gone = observe_runtime(spec({"manager": "docker", "service": "gone"}, tmp_path))
     assert gone.reachable and gone.facts["status"] == "absent"
 
@@ -271,4 +272,4 @@ def test_external_is_skipped_information(tmp_path: Path):
     assert observation.skipped and observation.reachable
     [drift] = diff_runtime(s, observation, None)
     assert (drift.kind, drift.is_drift) == ("skipped", False)
-    assert restart_preconditions(observation) == {"runtime:reachable": False}
+    assert restart_preconditions(observation) == {runtime_key("reachable"): False}

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.support import App, Pm2, free_port, install_app, set_version
-from trueup.actions.restart import restart
+from trueup.runtime.restart import restart
 from trueup.errors import TrueupError
-from trueup.planner.model import DriftClass
-from trueup.planner.runtime.diff import diff_runtime, restart_preconditions
-from trueup.planner.runtime.observe import observe_runtime
-from trueup.planner.runtime.times import parse_iso
+from trueup.model.plan import DriftClass
+from trueup.model.keys import runtime_key
+from trueup.runtime.drift import diff_runtime, restart_preconditions
+from trueup.runtime.observation import observe_runtime
+from trueup.runtime.times import parse_iso
 
 COUNTERS = ("uptime", "memory", "cpu", "restart_time", "restarts", "unstable_restarts", "monit", "pm_uptime")
 
@@ -70,7 +71,7 @@ def test_upgrade_leaves_stale_process_and_version_mismatch_until_restart(app: Ap
     assert (mismatch.cls, mismatch.expected, mismatch.actual) == (DriftClass.RUNTIME, "0.3.0", "0.2.9")
 
     result = restart(spec, timeout=15)
-    assert result.before["runtime:pid"] != result.after["runtime:pid"]
+    assert result.before[runtime_key("pid")] != result.after[runtime_key("pid")]
     assert result.health_version == "0.3.0"
     after = observe_runtime(spec)
     assert diff_runtime(spec, after, ledger) == []
@@ -175,11 +176,11 @@ def test_env_file_changed_after_start_is_env_stale(app: App):
 def test_preconditions_change_when_the_service_restarts_out_of_band(app: App, pm2: Pm2):
     spec = app.spec()
     planned = restart_preconditions(observe_runtime(spec))
-    assert set(planned) == {"runtime:command", "runtime:cwd", "runtime:image_id", "runtime:pid", "runtime:started_at"}
+    assert {k.encode() for k in planned} == {"runtime:command", "runtime:cwd", "runtime:image_id", "runtime:pid", "runtime:started_at"}
     assert restart_preconditions(observe_runtime(spec)) == planned  # nothing happened: still valid
     pm2.run("restart", app.name)
     now = restart_preconditions(observe_runtime(spec))
-    assert now != planned and now["runtime:pid"] != planned["runtime:pid"]
+    assert now != planned and now[runtime_key("pid")] != planned[runtime_key("pid")]
 
 
 def test_failing_health_is_errored_and_restart_reports_it(app: App):

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.runtime.support import App, Pm2, Sshd, free_port
-from trueup.actions.restart import restart
+from trueup.runtime.restart import restart
 from trueup.errors import EXIT_UNREACHABLE, TrueupError
-from trueup.planner.runtime.diff import diff_runtime
-from trueup.planner.runtime.observe import observe_runtime
-from trueup.planner.runtime.spec import RuntimeSpec
-from trueup.planner.runtime.transport import SshTarget, Transport, Unreachable
+from trueup.model.keys import runtime_key
+from trueup.runtime.drift import diff_runtime
+from trueup.runtime.observation import observe_runtime
+from trueup.runtime.spec import RuntimeSpec
+from trueup.runtime.transport import SshTarget, Transport, Unreachable
 
 
 def test_observation_through_ssh_sees_what_local_sees(app: App, ssh_env: Sshd):
@@ -43,8 +45,8 @@ def test_env_file_times_are_read_on_the_remote_host(app: App, ssh_env: Sshd):
 def test_restart_through_ssh(app: App, ssh_env: Sshd):
     spec = app.spec(host=ssh_env.url)
     result = restart(spec, timeout=15)
-    assert result.where == ssh_env.url and result.before["runtime:pid"] != result.after["runtime:pid"]
-    assert observe_runtime(app.spec()).facts["pid"] == result.after["runtime:pid"]
+    assert result.where == ssh_env.url and result.before[runtime_key("pid")] != result.after[runtime_key("pid")]
+    assert observe_runtime(app.spec()).facts["pid"] == result.after[runtime_key("pid")]
 
 
 def test_closed_port_is_unreachable_with_a_clear_reason(ssh_env: Sshd, tmp_path: Path):
@@ -66,8 +68,13 @@ def test_closed_port_is_unreachable_with_a_clear_reason(ssh_env: Sshd, tmp_path:
 
 def test_unknown_key_is_unreachable_not_a_prompt(sshd: Sshd, monkeypatch, tmp_path: Path):
     other_key = tmp_path / "stranger"
-    os.system(f"ssh-keygen -q -t ed25519 -N '' -f {other_key}")
-    monkeypatch.setenv("TRUEUP_SSH_OPTIONS", sshd.options.replace(sshd.options.split()[3], str(other_key)))
+    keygen = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)],
+                            capture_output=True, text=True)
+    # Without the key, ssh would fail for another reason and the test would prove nothing.
+    assert keygen.returncode == 0 and other_key.is_file(), keygen.stderr
+    identity = sshd.options.split()[3]
+    assert identity != str(other_key) and f"-i {identity} " in sshd.options
+    monkeypatch.setenv("TRUEUP_SSH_OPTIONS", sshd.options.replace(identity, str(other_key)))
     result = Transport.for_host(sshd.url)
     with pytest.raises(Unreachable, match="Permission denied"):
         result.run(["true"], timeout=10)

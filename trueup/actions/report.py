@@ -8,7 +8,7 @@ from trueup.actions.apply import ApplyReport
 from trueup.manifest import Workspace
 
 
-def render_report(workspace: Workspace, document: dict[str, Any], report: ApplyReport) -> list[tuple[str, str | None]]:
+def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, str | None]]:
     if report.already_applied:
         return [(f"This plan was already applied at {report.already_applied}; nothing to do.", None)]
     if not report.applied:
@@ -17,12 +17,12 @@ def render_report(workspace: Workspace, document: dict[str, Any], report: ApplyR
     lines: list[tuple[str, str | None]] = [(note, None) for note in report.notes]
     counts: dict[str, int] = {}
     for action in report.applied:
-        counts[action["type"]] = counts.get(action["type"], 0) + 1
+        counts[str(action.type)] = counts.get(str(action.type), 0) + 1
     lines.append((f"Apply complete: {len(report.applied)} action(s) applied ("
                   + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + ").", "bold green"))
     from trueup.planner.plan import make_plan
 
-    names = sorted({a["component"] for a in report.applied})
+    names = sorted({a.component for a in report.applied})
     after = make_plan(workspace, names, quiet=True)
     remaining = after["summary"]["drift"]
     if remaining:

@@ -1,8 +1,11 @@
-"""The plan document: the versioned JSON contract that files, renderers and apply all read."""
+"""The plan document: the versioned JSON contract that files, renderers and apply all read.
+
+Built from the model here, and decoded back into it here (``load``): nothing else encodes precondition
+keys, target kinds or approval flags.
+"""
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -10,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from trueup import __version__
-from trueup.errors import PlanFileError, RefusedError
-from trueup.planner.ids import digest
+from trueup.errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, PlanFileError, RefusedError
+from trueup.model import keys
+from trueup.model.ids import digest
+from trueup.model.plan import APPLY_ORDER, Action, ActionType, ComponentResult, Drift, Plan, TargetKind
 from trueup.readfile import read_text
-from trueup.planner.model import APPLY_ORDER, Action, ComponentResult, Drift
 from trueup.schemas.validate import field_path, first_error
 
-FORMAT_VERSION = 1
+# 2: actions carry ``target_kind`` (file | config-entry | service).
+FORMAT_VERSION = 2
+REGENERATE_HINT = "regenerate it with trueup plan -o FILE"
 
 
 def drift_json(item: Drift) -> dict[str, Any]:
@@ -25,13 +31,25 @@ def drift_json(item: Drift) -> dict[str, Any]:
 
 def action_json(action: Action) -> dict[str, Any]:
     out = {
-        "id": action.id, "type": str(action.type), "component": action.component, "targets": list(action.targets),
+        "id": action.id, "type": str(action.type), "component": action.component,
+        "target_kind": str(action.target_kind), "targets": list(action.targets),
         "group": action.group, "recommended": action.recommended, "approved": action.approved,
-        "preconditions": action.preconditions, "reason": action.reason, "gated": list(action.gated),
+        "preconditions": {keys.encode(k): v for k, v in action.preconditions.items()},
+        "reason": action.reason, "gated": list(action.gated),
     }
     if action.details:
         out["details"] = action.details
     return out
+
+
+def action_from_json(raw: dict[str, Any]) -> Action:
+    return Action(
+        id=raw["id"], type=ActionType(raw["type"]), component=raw["component"],
+        target_kind=TargetKind(raw["target_kind"]), targets=raw["targets"], group=raw["group"],
+        recommended=raw["recommended"], approved=raw["approved"],
+        preconditions={keys.decode(k): v for k, v in raw["preconditions"].items()},
+        reason=raw["reason"], gated=raw["gated"], details=raw.get("details") or {},
+    )
 
 
 def _component_json(result: ComponentResult) -> dict[str, Any]:
@@ -89,21 +107,34 @@ def _hostname() -> str:
 
 
 def validate(document: Any, where: str) -> None:
+    if isinstance(document, dict) and document.get("format_version") not in (None, FORMAT_VERSION):
+        raise PlanFileError(f"{where}: format_version {document['format_version']!r} is not {FORMAT_VERSION}, "
+                            "the plan format this trueup reads", hint=REGENERATE_HINT)
     error = first_error("plan", document)
     if error is not None:
-        raise PlanFileError(f"{where}: {field_path(error)}: {error.message}",
-                            hint="regenerate it with trueup plan -o FILE")
+        raise PlanFileError(f"{where}: {field_path(error)}: {error.message}", hint=REGENERATE_HINT)
 
 
-def load(path: Path) -> dict[str, Any]:
+def read(path: Path) -> dict[str, Any]:
+    """A plan file's document, parsed and validated against the plan schema."""
     raw = read_text(path, PlanFileError, missing="no such plan file", hint="create one with trueup plan -o FILE")
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise PlanFileError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}",
-                            hint="fix the edit or regenerate it with trueup plan -o FILE") from None
+                            hint="fix the edit or " + REGENERATE_HINT) from None
     validate(document, str(path))
     return document
+
+
+def decode(document: dict[str, Any], where: str) -> Plan:
+    return Plan(where=where, document=document, plan_hash=document["plan_hash"], workspace=document["workspace"],
+                      actions=tuple(action_from_json(a) for a in document["actions"]))
+
+
+def load(path: Path) -> Plan:
+    """A plan file, validated and decoded into the model."""
+    return decode(read(path), str(path))
 
 
 def verify_hash(document: dict[str, Any], where: str) -> None:
@@ -112,17 +143,8 @@ def verify_hash(document: dict[str, Any], where: str) -> None:
                            hint="only approval flags may be edited; run trueup plan again")
 
 
-def with_approvals(document: dict[str, Any], approved: set[str]) -> dict[str, Any]:
-    out = copy.deepcopy(document)
-    for action in out["actions"]:
-        action["approved"] = action["id"] in approved
-    return out
-
-
 def exit_for(document: dict[str, Any]) -> int:
     """5 when nothing could be observed because a runtime host or manager was unreachable, 8 when only some."""
-    from trueup.errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE
-
     unobserved = document["summary"].get("unobserved") or []
     if not unobserved:
         return EXIT_OK

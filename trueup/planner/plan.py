@@ -1,51 +1,57 @@
-"""Make a plan: observe every selected component, diff, propose, and build the plan document."""
+"""Make a plan: a loop over the providers of every selected component — observe, diff, propose — then the document."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from attrs import evolve
+
+from trueup import config, files, runtime
 from trueup.errors import ManifestError
-from trueup.manifest import Workspace
-from trueup.planner import diff, document, runtime_step
-from trueup.planner.config_step import config_facts, config_warnings
-from trueup.planner.model import Action, ComponentResult, Drift, Status
-from trueup.planner.observe import Observation, observe_component
-from trueup.planner.propose import propose
+from trueup.manifest import ComponentSpec, Workspace
+from trueup.model.plan import Action, ComponentResult, Drift, Status
+from trueup.planner import document
+from trueup.planner.write_guard import planning
+from trueup.provider import ObserveContext
 
 
-def assess(obs: Observation, require_verified: bool) -> tuple[ComponentResult, list[Action]]:
-    """Drift items, status and proposed actions of one observed component."""
-    spec = obs.spec
-    items: list[Drift] = diff.diff_source(spec, obs.ledger, obs.source_facts, obs.install_exists, require_verified)
-    if obs.ledger is not None:
-        items += diff.diff_files(spec, obs.ledger, obs.live)
-        items += diff.diff_generated(spec, obs.ledger, obs.live)
-    items += diff.diff_secrets(obs.secrets)
-    items = diff.sort_items(items) + [d for _, plan in obs.configs for d in plan.drift]
-    items += runtime_step.runtime_drift(obs.runtime, obs.ledger)
-    if obs.ledger is None:
-        status = Status.UNMANAGED if obs.install_exists else Status.NOT_INSTALLED
-    else:
-        status = Status.DRIFTED if any(d.is_drift for d in items) else Status.CLEAN
-    unobserved = None
-    if obs.runtime is not None and not obs.runtime[1].reachable:
+def _status(drift: list[Drift], ledger: dict[str, Any] | None, install_exists: bool) -> Status:
+    if ledger is None:
+        return Status.UNMANAGED if install_exists else Status.NOT_INSTALLED
+    return Status.DRIFTED if any(d.is_drift for d in drift) else Status.CLEAN
+
+
+def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> tuple[ComponentResult, list[Action]]:
+    """Drift items, status, facts and proposed actions of one component."""
+    files_snap, basis = files.observe(spec, ctx)
+    ctx = evolve(ctx, basis=basis)
+    config_snap = config.observe(spec, ctx)
+    runtime_snap = runtime.observe(spec, ctx)
+
+    files_drift = files.diff(spec, files_snap, require_verified=require_verified)
+    config_drift = config.diff(spec, config_snap)
+    runtime_drift = runtime.diff(spec, runtime_snap)
+    drift = files_drift + config_drift + runtime_drift
+    actions = (files.propose(spec, files_snap, files_drift) + config.propose(spec, config_snap, config_drift)
+               + runtime.propose(spec, runtime_snap, runtime_drift))
+    # Every action is also checked against the component-wide facts: its manifest entry, ledger and commit.
+    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions}) for a in actions]
+
+    status = _status(drift, files_snap.ledger, files_snap.install_exists)
+    unobserved = runtime.unobserved(runtime_snap)
+    if unobserved is not None:
         # Files were observed, the running service was not: the component's truth is incomplete.
-        status, unobserved = Status.UNREACHABLE, obs.runtime[1].unreachable_reason
+        status = Status.UNREACHABLE
+    ledger = files_snap.ledger
     facts: dict[str, Any] = {
         "install_path": str(spec.install_path),
-        "source": {"repo": spec.repo, "ref": spec.ref, "commit": obs.source_facts.commit,
-                   "version": obs.source_facts.version},
-        "installed": ({"commit": obs.ledger["source"]["commit"], "version": obs.ledger["version"]}
-                      if obs.ledger else None),
-        "accepted": sorted(obs.ledger["accepted"]) if obs.ledger else [],
+        "source": {"repo": spec.repo, "ref": spec.ref, "commit": basis.commit, "version": basis.version},
+        "installed": {"commit": ledger["source"]["commit"], "version": ledger["version"]} if ledger else None,
+        "accepted": sorted(ledger["accepted"]) if ledger else [],
+        **config.facts(config_snap),
+        **runtime.facts(runtime_snap),
     }
-    if obs.configs:
-        facts["config"] = config_facts(obs.configs)
-        facts["warnings"] = config_warnings(obs.configs)
-    if obs.runtime is not None:
-        facts["runtime"] = {"manager": obs.runtime[1].manager, "where": obs.runtime[1].where, **obs.runtime[1].facts}
-    return ComponentResult(spec.name, status, items, facts, unobserved), propose(obs, items)
+    return ComponentResult(spec.name, status, drift, facts, unobserved), actions
 
 
 def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,
@@ -57,12 +63,12 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     # --no-cache turns off the stat cache only: the content-addressed memos there (ledger validity, git blob
     # hashes) are keyed by a digest of what they describe, so they cannot be stale.
     memo_dir = workspace.state_dir / "cache"
-    cache_dir: Path | None = memo_dir if use_cache else None
+    ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet)
     results: list[ComponentResult] = []
     actions: list[Action] = []
-    for spec in specs:
-        obs = observe_component(workspace, spec, cache_dir=cache_dir, memo_dir=memo_dir, quiet=quiet)
-        result, proposed = assess(obs, workspace.require_verified)
-        results.append(result)
-        actions += proposed
+    with planning(workspace.state_dir):
+        for spec in specs:
+            result, proposed = assess(spec, ctx, workspace.require_verified)
+            results.append(result)
+            actions += proposed
     return document.build(workspace.root, results, actions)

@@ -112,3 +112,17 @@ def field_path(error: ValidationError) -> str:
     for part in error.absolute_path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def error_line(name: str, document: Any) -> str | None:
+    """The first violation by location as one line (``where: message``), or None when valid.
+
+    For small documents read whole (a config item, an ownership registry), where the first problem in
+    document order reads better than the deepest one.
+    """
+    errors = sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    error = errors[0]
+    where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+    return f"{where}: {error.message}"

@@ -17,7 +17,7 @@ from typing import Any
 from attrs import evolve, frozen
 
 from trueup.errors import UnsafePathError
-from trueup.planner.config.schema import first_error
+from trueup.schemas.validate import error_line
 from trueup.state import atomic
 
 FORMAT_VERSION = 1
@@ -94,7 +94,7 @@ def load_registry(state_dir: Path, component: str, config_path: str) -> LoadedRe
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return LoadedRegistry({}, CORRUPT, digest, f"registry {path} is not valid JSON")
-    problem = first_error("registry.schema.json", document)
+    problem = error_line("registry", document)
     if problem is None and (document["component"] != component or document["path"] != config_path):
         problem = "belongs to another component or file"
     if problem:

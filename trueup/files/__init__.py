@@ -1,0 +1,71 @@
+"""The files provider: a component's git source, its install tree and its ledger (the last-written snapshot).
+
+Drift classes here: source, file, local-patch, generated, backup, provenance — one module each
+(source_drift, local_patch + untracked, generated, backups, provenance, secrets); actions: accept_local,
+restore_source, generated (regenerate), backups (cleanup), import_install, upgrade.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trueup.errors import RefusedError
+from trueup.manifest import ComponentSpec
+from trueup.model.keys import INSTALL_DIR, TREE, FactKey
+from trueup.model.plan import Action, ActionType
+from trueup.provider import ObserveContext, RecheckContext
+
+NAME = "files"
+
+
+def observe(spec: ComponentSpec, ctx: ObserveContext):
+    from trueup.files.observation import observe as observe_files
+
+    return observe_files(spec, ctx)
+
+
+def diff(spec: ComponentSpec, snapshot, *, require_verified: bool = False):
+    from trueup.files.drift import diff as diff_files
+
+    return diff_files(spec, snapshot, require_verified=require_verified)
+
+
+def propose(spec: ComponentSpec, snapshot, drift) -> list[Action]:
+    from trueup.files.proposals import propose as propose_files
+
+    return propose_files(spec, snapshot, drift)
+
+
+def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
+    """Re-observe one files fact the way plan observed it."""
+    from trueup.files import probe
+
+    if key == INSTALL_DIR:
+        return "absent-or-empty" if not probe.non_empty_dir(spec.install_path) else "present"
+    if key == TREE:
+        from trueup.files.globs import spec_matcher
+        from trueup.files.import_install import tree_digest
+        from trueup.files.tree import observe_tree
+
+        tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets))
+        return tree_digest(tree.files.items())
+    if key.fact == "fact" and key.target is not None:
+        from trueup.files.paths import safe_target
+
+        safe_target(spec.install_path, key.target)
+        return probe.observe_in_root(spec.install_path, key.target).to_json()
+    raise RefusedError(f"plan has an unknown files precondition {key.encode()!r}", hint="run trueup plan again")
+
+
+def apply(action: Action, ctx) -> None:
+    from trueup.files import accept_local, backups, generated, import_install, restore_source, upgrade
+
+    runners = {
+        ActionType.ACCEPT_LOCAL: accept_local.run,
+        ActionType.RESTORE_SOURCE: restore_source.run,
+        ActionType.REGENERATE: generated.run_regenerate,
+        ActionType.CLEANUP_BACKUPS: backups.run_cleanup,
+        ActionType.IMPORT: import_install.run,
+        ActionType.UPGRADE: upgrade.run,
+    }
+    runners[action.type](action, ctx)

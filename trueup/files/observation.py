@@ -1,0 +1,95 @@
+"""Read-only observation of one component's files: its source, its ledger and its install tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trueup.files.ledger_view import LedgerView
+from trueup.files.live import LiveTree
+from trueup.files.globs import spec_matcher
+from trueup.files.probe import non_empty_dir
+from trueup.files.settle import Settled
+from trueup.files.snapshot import DesiredFile, FilesSnapshot, SourceFacts
+from trueup.files.tree import TreeSnapshot, observe_tree
+from trueup.manifest import ComponentSpec
+from trueup.provider import Basis, ObserveContext, basis_preconditions
+from trueup.source import Source, refresh_mirror, repo_location
+
+
+def open_source(spec: ComponentSpec, ctx: ObserveContext) -> Source:
+    location = repo_location(spec, ctx.workspace.root, ctx.workspace.state_dir)
+    refresh_mirror(spec, location)
+    source = Source(location)
+    source.check()
+    return source
+
+
+def _observe_install(spec: ComponentSpec, ctx: ObserveContext, known: LedgerView):
+    """(ledger, live view, secrets) of an install directory that exists."""
+    from trueup.progress import progress_for
+
+    special = {g.path for g in spec.generated} | {g.template for g in spec.generated}
+    settled: list[Settled] = []
+
+    def remember(tree: TreeSnapshot) -> dict[str, Any]:
+        settled.append(Settled(spec.install_path, tree, known, special))
+        return settled[0].meta()
+
+    with progress_for(None, ctx.quiet, label=f"observing {spec.name}") as bar:
+        tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets),
+                            cache_dir=ctx.cache_dir, progress=bar, ledger_key=known.key, ledger_files=known.files,
+                            special=special, meta=remember)
+    state = settled[0] if settled else Settled(spec.install_path, tree, known, special)
+    known.release()
+    return state.document(), state.live, tree.secrets
+
+
+def _desired(source: Source, ledger: dict[str, Any] | None, commit: str, memo_dir):
+    """(files of ``commit`` that differ from the ledger, ledger paths ``commit`` no longer has)."""
+    tree_new = source.tree(commit)
+    removed: tuple[str, ...] = ()
+    if ledger is None:
+        paths = set(tree_new)
+    else:
+        installed_commit = ledger["source"]["commit"]
+        known_files = ledger["files"]
+        changed = source.changed_paths(installed_commit, commit) if source.has_commit(installed_commit) else set(tree_new)
+        paths = (changed | (tree_new.keys() ^ known_files.keys())) & tree_new.keys()
+        removed = tuple(sorted(known_files.keys() - tree_new.keys()))
+    hashes = source.file_hashes(tree_new, sorted(paths), memo_dir)
+    desired = {p: DesiredFile(tree_new[p], hashes[p]) for p in sorted(paths)}
+    if ledger is not None:  # keep only real differences from what the ledger says was installed
+        desired = {p: d for p, d in desired.items() if ledger["files"].get(p) != d.fact().to_json()}
+    return desired, removed
+
+
+def observe(spec: ComponentSpec, ctx: ObserveContext) -> tuple[FilesSnapshot, Basis]:
+    """The files snapshot, and the basis (source, commit, ledger) the other providers build on."""
+    source = open_source(spec, ctx)
+    commit = source.resolve(spec.ref)
+    version, declarations = source.version(commit, spec.ref)
+
+    known = LedgerView(spec.install_path, ctx.memo_dir)
+    install_exists = non_empty_dir(spec.install_path)
+    if install_exists:
+        ledger, live, secrets = _observe_install(spec, ctx, known)
+    else:
+        ledger = known.document()
+        files = ledger["files"] if ledger else {}
+        live, secrets = LiveTree.of(files, {}), {}
+    installed_commit = ledger["source"]["commit"] if ledger else None
+    if ledger is not None and installed_commit != commit and "files" not in ledger:
+        ledger = known.document()  # an upgrade is planned: its plan needs every recorded file
+
+    desired, removed = {}, ()
+    if ledger is None or installed_commit != commit:
+        desired, removed = _desired(source, ledger, commit, ctx.memo_dir)
+    exists = installed_commit in (None, commit) or source.has_commit(installed_commit)
+    snapshot = FilesSnapshot(
+        source=SourceFacts(commit, version, declarations, installed_commit_exists=exists),
+        ledger=ledger, ledger_digest=known.digest, install_exists=install_exists, live=live, secrets=secrets,
+        desired=desired, removed=removed,
+    )
+    basis = Basis(source=source, commit=commit, version=version, ledger=ledger,
+                  preconditions=basis_preconditions(spec, known.digest, commit))
+    return snapshot, basis

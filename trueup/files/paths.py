@@ -1,0 +1,27 @@
+"""Paths from plans never escape their roots: no absolute paths, no '..', no symlinked parents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from trueup.errors import UnsafePathError
+from trueup.model.paths import check_relative
+
+
+def safe_target(root: Path, rel: str) -> Path:
+    """``root/rel`` after checking that writing there cannot touch anything outside ``root``.
+
+    The final component may itself be a symlink (trueup replaces or backs up the link, never its target);
+    every parent must be a real directory below ``root`` or not exist yet.
+    """
+    pure = check_relative(root, rel)
+    current = root
+    for part in pure.parts[:-1]:
+        current = current / part
+        if os.path.islink(current):
+            raise UnsafePathError(f"unsafe target path {rel!r}: {current} is a symlink, which could lead outside {root}",
+                                  hint="replace the symlink with a directory, or accept it with trueup approve")
+        if current.exists() and not current.is_dir():
+            raise UnsafePathError(f"unsafe target path {rel!r}: {current} is not a directory")
+    return root / pure

@@ -1,0 +1,35 @@
+"""restore-source: rewrite files from the installed commit, saving local content as a backup first."""
+
+from __future__ import annotations
+
+import os
+
+from trueup.errors import TrueupError
+from trueup.files.context import FilesContext
+from trueup.model.facts import FileFact
+from trueup.model.plan import Action
+
+
+def run(action: Action, ctx: FilesContext) -> None:
+    assert ctx.ledger is not None
+    commit = ctx.ledger["source"]["commit"]
+    for rel in action.targets:
+        wanted = ctx.ledger["files"].get(rel)
+        if wanted is None:
+            raise TrueupError(f"{ctx.spec.name}: {rel} was not installed from the source; nothing to restore")
+        expected = FileFact.from_json(wanted)
+        live = ctx.fact(rel)
+        ctx.ledger["accepted"].pop(rel, None)
+        if expected.matches(live):
+            continue
+        if live.type == expected.type and live.sha256 == expected.sha256:
+            os.chmod(ctx.path(rel), int(expected.mode, 8))  # only the mode drifted: no content to save
+            ctx.notes.append(f"restored mode {expected.mode} of {rel}")
+            continue
+        data = ctx.source.show(commit, rel)
+        if data is None:
+            raise TrueupError(f"{ctx.spec.name}: {rel} is missing from installed commit {commit[:12]} in {ctx.source.repo}",
+                              hint="the source history was rewritten; upgrade instead")
+        ctx.backup_local(rel, "restore-source", from_commit=commit)
+        ctx.write_verified(rel, data, wanted)
+        ctx.notes.append(f"restored {rel} from {commit[:12]}")

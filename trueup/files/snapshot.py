@@ -1,0 +1,52 @@
+"""What the files provider observed of one component: source, ledger and install tree, fully resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+
+from trueup.files.live import LiveTree
+from trueup.model.facts import FileFact
+from trueup.source import TreeEntry
+
+
+@frozen
+class SourceFacts:
+    """What the source says now: the commit the ref resolves to and the version it declares."""
+
+    commit: str
+    version: str | None
+    declarations: dict[str, str]
+    installed_commit_exists: bool = True
+
+
+@frozen
+class DesiredFile:
+    """A file as the desired commit has it; ``sha256`` is what apply must write."""
+
+    entry: TreeEntry
+    sha256: str
+
+    def fact(self) -> FileFact:
+        return FileFact(self.entry.type, self.entry.mode, self.sha256)
+
+
+@frozen
+class FilesSnapshot:
+    """Plain values only: ``diff`` and ``propose`` read nothing else.
+
+    ``ledger`` is the install ledger; its ``files`` map is present whenever anything may need it (an install
+    whose commit differs from the desired one) and may be left out when the stat cache vouched for every
+    tracked path — ``live.expected`` carries the ledger entries of the paths that can be drift.
+    """
+
+    source: SourceFacts
+    ledger: dict[str, Any] | None
+    ledger_digest: str
+    install_exists: bool
+    live: LiveTree
+    secrets: dict[str, FileFact]
+    # Files of the desired commit that differ from the ledger (all of them when not installed).
+    desired: dict[str, DesiredFile]
+    removed: tuple[str, ...]  # ledger paths the desired commit no longer has

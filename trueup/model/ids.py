@@ -1,0 +1,32 @@
+"""Stable identities: action ids, group keys and digests derived from content, never from counters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from trueup.state.ledger_entry import json_default
+
+ID_LENGTH = 12
+
+
+def action_id(component: str, action_type: str, targets: tuple[str, ...] | list[str]) -> str:
+    """Same component, type and targets → same id, in every plan of the same state."""
+    key = "\0".join([component, action_type, *sorted(targets)])
+    return hashlib.sha256(key.encode()).hexdigest()[:ID_LENGTH]
+
+
+def group_key(component: str, cls: str, *parts: str | None, entry: str | None = None) -> str:
+    """The group of a drift: ``component/class/part…`` (empty parts left out), ``#entry`` for a config entry.
+
+    Alternative actions for one drift share it; a gate names it.
+    """
+    key = "/".join([component, str(cls), *(p for p in parts if p)])
+    return key if entry is None else f"{key}#{entry}"
+
+
+def digest(document: Any) -> str:
+    """sha256 of the compact canonical JSON (sorted keys, no whitespace); see docs/performance.md for why compact."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)
+    return hashlib.sha256(text.encode()).hexdigest()

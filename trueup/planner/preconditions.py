@@ -1,0 +1,95 @@
+"""Preconditions: re-observe the facts a plan's actions were made against, describe them, check them.
+
+Shared by apply (which refuses a stale plan) and show (which warns about one). Component-wide facts
+(manifest entry, ledger, resolved commit) are observed here; every other fact by the provider its key names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trueup import config, files, runtime
+from trueup.errors import RefusedError, TrueupError
+from trueup.manifest import ComponentSpec, Workspace
+from trueup.model import keys
+from trueup.model.keys import FactKey
+from trueup.model.plan import Action, Plan, TargetKind
+from trueup.provider import RecheckContext
+
+PROVIDERS = {keys.FILES: files, keys.CONFIG: config, keys.RUNTIME: runtime}
+
+_COMPONENT_FACTS = {
+    keys.MANIFEST: "the component's entry in trueup.yaml",
+    keys.LEDGER: "the install ledger",
+    keys.SOURCE_COMMIT: "the commit the source ref resolves to",
+    keys.INSTALL_DIR: "the install directory",
+    keys.TREE: "the install directory's content",
+}
+
+
+def observe_now(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
+    """The fact ``key`` names, observed now the way plan observed it."""
+    if key == keys.MANIFEST:
+        return spec.digest
+    if key == keys.LEDGER:
+        from trueup.state import ledger as ledgers
+
+        return ledgers.digest(ledgers.read_bytes(spec.install_path))
+    if key == keys.SOURCE_COMMIT:
+        from trueup.source import Source, repo_location
+
+        return Source(repo_location(spec, ctx.workspace.root, ctx.workspace.state_dir)).resolve(spec.ref)
+    provider = PROVIDERS.get(key.provider)
+    if provider is None:
+        raise RefusedError(f"plan has an unknown precondition {key.encode()!r}", hint="run trueup plan again")
+    return provider.recheck(spec, key, ctx)
+
+
+def describe(key: FactKey) -> str:
+    if key in _COMPONENT_FACTS:
+        return _COMPONENT_FACTS[key]
+    if key.provider == keys.FILES:
+        return f"file {key.target}"
+    if key.provider == keys.RUNTIME:
+        return f"the running service ({key.fact})"
+    if key.provider == keys.CONFIG:
+        return f"config file {key.target}" if key.fact == "sha256" else f"the ownership registry of {key.target}"
+    return key.encode()
+
+
+def check_targets(spec: ComponentSpec, action: Action) -> None:
+    """Targets a plan names must be ones this workspace could ask for: declared files, entries, services."""
+    if action.target_kind == TargetKind.CONFIG_ENTRY:
+        config.check_targets(spec, action)
+    elif action.target_kind == TargetKind.SERVICE:
+        runtime.check_targets(spec, action)
+    else:
+        from trueup.files.paths import safe_target
+
+        for target in action.targets:
+            safe_target(spec.install_path, target)
+
+
+def check(workspace: Workspace, actions: list[Action] | tuple[Action, ...]) -> None:
+    """Refuse (exit 3) when any target is out of bounds or any precondition no longer holds."""
+    ctx = RecheckContext(workspace)
+    for action in actions:
+        spec = workspace.component(action.component)
+        check_targets(spec, action)
+        for key, expected in sorted(action.preconditions.items()):
+            if observe_now(spec, key, ctx) != expected:
+                raise RefusedError(f"plan is stale: {describe(key)} of {spec.name} changed since the plan was made; "
+                                   "run trueup plan again")
+
+
+def staleness_warning(plan: Plan, workspace_dir) -> str | None:
+    """Why a plan file no longer describes the world (altered or stale), or None; show warns, never refuses."""
+    from trueup.manifest import find_workspace, load_workspace
+    from trueup.planner.document import verify_hash
+
+    try:
+        verify_hash(plan.document, plan.where)
+        check(load_workspace(find_workspace(workspace_dir or plan.workspace)), plan.actions)
+    except TrueupError as exc:
+        return exc.message
+    return None

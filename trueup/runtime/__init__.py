@@ -1,0 +1,104 @@
+"""The runtime provider: what a service manager (PM2, systemd, launchd, Docker) runs, observed read-only.
+
+observe asks the manager (locally or over ssh); diff compares it with the declaration and the install
+ledger (runtime/diff.py); propose offers one restart for every drift a restart resolves; apply restarts
+and waits until the service is back (runtime/restart.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trueup.errors import RefusedError
+from trueup.manifest import ComponentSpec
+from trueup.model.ids import action_id, group_key
+from trueup.model.keys import FactKey
+from trueup.model.plan import Action, ActionType, Drift, DriftClass, TargetKind
+from trueup.provider import ApplyContext, ObserveContext, RecheckContext
+
+NAME = "runtime"
+
+
+def _spec(spec: ComponentSpec, workspace):
+    from trueup.runtime.spec import RuntimeSpec
+
+    return RuntimeSpec.from_manifest(spec.runtime, install_path=spec.install_path, workspace=workspace)
+
+
+def observe(spec: ComponentSpec, ctx: ObserveContext):
+    """(RuntimeSpec, RuntimeObservation, ledger), or None when the component declares no runtime."""
+    if not spec.runtime:
+        return None
+    from trueup.runtime.observation import observe_runtime
+
+    rspec = _spec(spec, ctx.workspace.root)
+    return rspec, observe_runtime(rspec), (ctx.basis.ledger if ctx.basis else None)
+
+
+def diff(spec: ComponentSpec, snapshot) -> list[Drift]:
+    if snapshot is None:
+        return []
+    from trueup.runtime.drift import diff_runtime
+
+    rspec, robs, ledger = snapshot
+    return diff_runtime(rspec, robs, ledger)
+
+
+def propose(spec: ComponentSpec, snapshot, drift: list[Drift]) -> list[Action]:
+    """One restart resolves every runtime drift a restart can fix (stale code, old env, stopped, unsaved)."""
+    if snapshot is None:
+        return []
+    from trueup.runtime.drift import RESTART_RESOLVES, restart_preconditions
+
+    rspec, robs, _ = snapshot
+    kinds = sorted({d.kind for d in drift if d.cls == DriftClass.RUNTIME and d.is_drift and d.kind in RESTART_RESOLVES})
+    # A manager that does not know the service cannot restart it: trueup restarts, it does not define.
+    if not kinds or not robs.reachable or robs.facts.get("present") is False:
+        return []
+    return [Action(
+        id=action_id(spec.name, ActionType.RESTART, (rspec.service,)), type=ActionType.RESTART, component=spec.name,
+        target_kind=TargetKind.SERVICE, targets=(rspec.service,),
+        group=group_key(spec.name, DriftClass.RUNTIME, rspec.service), recommended=True,
+        preconditions=restart_preconditions(robs),
+        reason=f"restart {rspec.service} through {rspec.manager} ({', '.join(kinds)})",
+        details={"runtime": rspec.manager, "resolves": kinds, "save": "unsaved" in kinds},
+    )]
+
+
+def facts(snapshot) -> dict[str, Any]:
+    if snapshot is None:
+        return {}
+    _, robs, _ = snapshot
+    return {"runtime": {"manager": robs.manager, "where": robs.where, **robs.facts}}
+
+
+def unobserved(snapshot) -> str | None:
+    """Why the running service could not be observed, or None."""
+    if snapshot is None or snapshot[1].reachable:
+        return None
+    return snapshot[1].unreachable_reason
+
+
+def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
+    """Re-observe a runtime fact; the service is observed once per component per apply."""
+    from trueup.runtime.drift import restart_preconditions
+    from trueup.runtime.observation import observe_runtime
+
+    if not spec.runtime:
+        raise RefusedError(f"{spec.name} declares no runtime; the plan's runtime facts cannot be checked",
+                           hint="run trueup plan again")
+    memo = (NAME, spec.name)
+    if memo not in ctx.seen:
+        ctx.seen[memo] = restart_preconditions(observe_runtime(_spec(spec, ctx.workspace.root)))
+    return ctx.seen[memo].get(key)
+
+
+def check_targets(spec: ComponentSpec, action: Action) -> None:
+    if not spec.runtime or list(action.targets) != [spec.runtime.get("service")]:
+        raise RefusedError(f"restart target {list(action.targets)} is not {spec.name}'s declared service")
+
+
+def apply(action: Action, ctx: ApplyContext) -> None:
+    from trueup.runtime.restart import run
+
+    run(action, ctx)

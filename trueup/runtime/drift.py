@@ -1,0 +1,161 @@
+"""Runtime drift: a pure function of the declared runtime, its observation and the install ledger."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any
+
+from trueup.model.keys import FactKey, runtime_key
+from trueup.model.plan import ActionType, Drift, DriftClass
+from trueup.model.recommendations import resolved_by
+from trueup.model.versions import same_version
+from trueup.runtime.docker import image_matches
+from trueup.runtime.observation import RuntimeObservation
+from trueup.runtime.spec import RuntimeSpec
+from trueup.runtime.times import is_before
+
+# Kinds a `restart` action repairs (unsaved: a restart that also runs `pm2 save`, see runtime/restart.py).
+# cwd-mismatch, command-mismatch, orphan, definition-target-missing and image-drift need the service
+# redefined or recreated, which a restart cannot do; plan lists them for the operator.
+RESTART_RESOLVES = resolved_by(DriftClass.RUNTIME, ActionType.RESTART)
+ACTIVE = ("running", "starting")
+
+
+def _drift(kind: str, expected: Any = None, actual: Any = None, *, is_drift: bool = True) -> Drift:
+    return Drift(cls=DriftClass.RUNTIME, kind=kind, path=None, expected=expected, actual=actual, is_drift=is_drift)
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normpath(a) == os.path.normpath(b)
+
+
+def command_matches(expected: tuple[str, ...], actual: list[str], actual_cwd: str | None) -> bool:
+    """Whether ``actual`` argv runs the ``expected`` words.
+
+    A bare program name matches any path with that name (``node`` ~ ``/usr/bin/node``); a relative
+    path matches when it resolves to the actual path from the process's own cwd (a moved cwd is
+    cwd-mismatch, not also a command mismatch); an expected command without its interpreter
+    (``server/index.js``) matches an actual one that has it.
+    """
+    if not expected:
+        return True
+
+    def word_matches(want: str, have: str, first: bool) -> bool:
+        if want == have:
+            return True
+        if first and "/" not in want:
+            return os.path.basename(have) == want
+        if not os.path.isabs(want) and actual_cwd and os.path.isabs(have):
+            return _same_path(os.path.join(actual_cwd, want), have)
+        return False
+
+    def all_match(words: list[str]) -> bool:
+        return len(words) == len(expected) and all(word_matches(w, h, i == 0) for i, (w, h) in enumerate(zip(expected, words)))
+
+    return all_match(actual) or (len(actual) > 1 and all_match(actual[1:]))
+
+
+def _program_problem(spec: RuntimeSpec, facts: dict[str, Any]) -> str | None:
+    check = facts.get("program_check")
+    if not check:
+        return None
+    if not check.get("exists"):
+        return "missing"
+    # A pm2 script is run by its interpreter; systemd and launchd exec the program itself.
+    needs_exec = spec.manager != "pm2" or facts.get("command", [""])[0] == check.get("path")
+    if needs_exec and not check.get("executable"):
+        return "not executable"
+    return None
+
+
+def _definition_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
+    if spec.manager == "launchd" and spec.definition and not facts.get("definition_found"):
+        return [_drift("definition-target-missing", spec.definition, {"definition": spec.definition, "problem": "missing"})]
+    if facts.get("definition_invalid"):
+        return [_drift("definition-target-missing", spec.definition, {"definition": spec.definition, "problem": facts["definition_invalid"]})]
+    problem = _program_problem(spec, facts)
+    if problem:
+        path = facts["program_check"]["path"]
+        return [_drift("definition-target-missing", path, {"path": path, "problem": problem})]
+    return []
+
+
+def _liveness_drift(facts: dict[str, Any]) -> list[Drift]:
+    status = facts.get("status")
+    if status in ("absent", "stopped"):
+        return [_drift("not-running", "running", facts.get("state") or status)]
+    if status == "errored":
+        return [_drift("errored", "running", facts.get("state") or status)]
+    health = facts.get("health")
+    if status in ACTIVE and health and health.get("error"):
+        return [_drift("errored", "healthy", f"health {health['url']}: {health['error']}")]
+    return []
+
+
+def _shape_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
+    """How the service is defined: where it runs, what it runs, which image."""
+    out = []
+    cwd = facts.get("cwd")
+    if spec.check_cwd and spec.cwd and cwd and not _same_path(spec.cwd, cwd):
+        out.append(_drift("cwd-mismatch", spec.cwd, cwd))
+    command = facts.get("command")
+    if spec.command and command and not command_matches(spec.command_words, command, cwd):
+        out.append(_drift("command-mismatch", spec.command, shlex.join(command)))
+    if spec.manager == "docker" and spec.image and not image_matches(spec.image, facts):
+        out.append(_drift("image-drift", spec.image, {"digests": facts.get("image_digests", []), "image_id": facts.get("image_id")}))
+    return out
+
+
+def _age_drift(spec: RuntimeSpec, facts: dict[str, Any], ledger: dict[str, Any] | None) -> list[Drift]:
+    """Whether the running process predates what is installed: code, version, environment."""
+    if facts.get("status") not in ACTIVE:
+        return []
+    out = []
+    started = facts.get("started_at")
+    installed_at = (ledger or {}).get("installed_at")
+    if is_before(started, installed_at):
+        out.append(_drift("stale-process", f"started after {installed_at}", started))
+    version = (facts.get("health") or {}).get("version")
+    wanted = (ledger or {}).get("version")
+    if version is not None and wanted is not None and not same_version(str(version), str(wanted)):
+        out.append(_drift("version-mismatch", str(wanted), str(version)))
+    changed = [f for f in facts.get("env_files") or [] if is_before(started, f.get("mtime"))]
+    if changed:
+        out.append(_drift("env-stale", f"unchanged since {started}", {f["path"]: f["mtime"] for f in changed}))
+    return out
+
+
+def _manager_drift(facts: dict[str, Any]) -> list[Drift]:
+    out = []
+    orphans = facts.get("orphans") or []
+    if orphans:
+        out.append(_drift("orphan", [], [{k: o.get(k) for k in ("cwd", "name", "pid", "script")} for o in orphans]))
+    if facts.get("saved") in ("not-saved", "differs"):
+        out.append(_drift("unsaved", "in-sync", facts["saved"]))
+    return out
+
+
+def diff_runtime(spec: RuntimeSpec, observation: RuntimeObservation, ledger: dict[str, Any] | None) -> list[Drift]:
+    """Runtime drift items, sorted. ``skipped`` and ``unreachable`` are informational (is_drift False):
+    an unobserved runtime is unknown, not drifted; plan reports it through its exit code (5/8)."""
+    if observation.skipped:
+        return [_drift("skipped", None, f"manager {spec.manager}: not observed", is_drift=False)]
+    if not observation.reachable:
+        return [_drift("unreachable", observation.where, observation.unreachable_reason, is_drift=False)]
+    facts = observation.facts
+    drifts = _liveness_drift(facts) + _definition_drift(spec, facts) + _manager_drift(facts)
+    if facts.get("present"):
+        drifts += _shape_drift(spec, facts) + _age_drift(spec, facts, ledger)
+    return sorted(drifts, key=lambda d: d.sort_key())
+
+
+PRECONDITION_FACTS = ("pid", "started_at", "cwd", "command", "image_id")
+
+
+def restart_preconditions(observation: RuntimeObservation) -> dict[FactKey, Any]:
+    """The stable facts a restart was planned against; a service restarted in between changes them."""
+    if observation.skipped or not observation.reachable:
+        return {runtime_key("reachable"): observation.reachable and not observation.skipped}
+    facts = observation.facts
+    return {runtime_key(key): facts.get(key) for key in sorted(PRECONDITION_FACTS)}

@@ -1,0 +1,136 @@
+"""The ``restart`` action: restart a service through its manager and wait, bounded, until it is back.
+
+"Back" means running with a new pid or start time and, when the manifest names a health endpoint,
+answering it with a version. PM2's saved list is re-saved only when it matched what ran before, so
+a restart never saves someone else's unsaved change unless asked to (``save=True``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from attrs import frozen
+
+from trueup.errors import TrueupError
+from trueup.model.plan import Action
+from trueup.provider import ApplyContext
+from trueup.runtime import pm2
+from trueup.runtime.drift import restart_preconditions
+from trueup.runtime.observation import RuntimeObservation, observe_runtime
+from trueup.runtime.spec import RuntimeSpec
+from trueup.runtime.transport import Transport, Unreachable
+
+POLL_SECONDS = 0.25
+
+
+@frozen
+class RestartResult:
+    """What a restart did: the preconditions-shaped facts before and after, and whether PM2 saved."""
+
+    manager: str
+    service: str
+    where: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    saved: bool = False
+    health_version: str | None = None
+
+
+def _restart_argv(spec: RuntimeSpec, facts: dict[str, Any], transport: Transport) -> list[str]:
+    if spec.manager == "pm2":
+        # The pm_id, not the name: PM2 restarts every process sharing a name, orphans included.
+        target = str(facts["pm_id"]) if facts.get("pm_id") is not None else spec.service
+        return [pm2.pm2_binary(spec, transport), "restart", target, "--update-env"]
+    if spec.manager == "systemd":
+        return ["systemctl", *(["--user"] if spec.scope == "user" else []), "restart", "--", spec.service]
+    if spec.manager == "docker":
+        return ["docker", "restart", "--", spec.service]
+    if spec.manager == "launchd":
+        return ["sh", "-c", 'exec launchctl kickstart -k "gui/$(id -u)/$1"', "sh", spec.service]
+    raise TrueupError(f"runtime {spec.service or ''}: manager {spec.manager} is not restarted by trueup")
+
+
+def _is_back(before: RuntimeObservation, now: RuntimeObservation, spec: RuntimeSpec) -> bool:
+    facts = now.facts
+    if not now.reachable or facts.get("status") != "running" or not facts.get("pid"):
+        return False
+    old = before.facts
+    if facts.get("pid") == old.get("pid") and facts.get("started_at") == old.get("started_at"):
+        return False
+    if spec.health_url:
+        health = facts.get("health") or {}
+        return health.get("version") is not None and not health.get("error")
+    return True
+
+
+def _describe(obs: RuntimeObservation) -> str:
+    if not obs.reachable:
+        return f"unreachable: {obs.unreachable_reason}"
+    health = obs.facts.get("health") or {}
+    if obs.facts.get("status") == "running" and health.get("error"):
+        return f"health {health['url']}: {health['error']}"
+    return f"status {obs.facts.get('status')}"
+
+
+def _pm2_saved_in_sync(spec: RuntimeSpec, transport: Transport) -> bool:
+    processes = pm2.list_processes(spec, transport) or []
+    return pm2.saved_list_in_sync(processes, pm2.read_dump(spec, transport))
+
+
+def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None) -> RestartResult:
+    """Restart ``spec``'s service and wait up to ``timeout`` seconds for it to be back.
+
+    ``save`` (PM2 only): None saves the process list when it was in sync before the restart; True
+    always saves (repairs ``unsaved``); False never does. Raises TrueupError with one line on failure.
+    """
+    label = f"{spec.manager} service {spec.service}"
+    if spec.is_external:
+        raise TrueupError(f"runtime: manager external is not restarted by trueup ({spec.service or 'unnamed'})")
+    transport = Transport.for_host(spec.host, spec.ssh_options)
+    before = observe_runtime(spec)
+    if not before.reachable:
+        raise Unreachable(f"cannot restart {label}: {before.unreachable_reason}")
+    if not before.facts.get("present"):
+        raise TrueupError(
+            f"cannot restart {label}: {spec.manager} has no such service on {before.where}",
+            hint="start it once through the manager; trueup restarts services, it does not define them",
+        )
+    should_save = False
+    if spec.manager == "pm2":
+        should_save = save if save is not None else _pm2_saved_in_sync(spec, transport)
+    env = pm2.pm2_env(spec) if spec.manager == "pm2" else None
+    result = transport.run(_restart_argv(spec, before.facts, transport), env=env, timeout=max(timeout, 5))
+    if not result.ok:
+        raise TrueupError(f"restart of {label} failed on {before.where}: {result.first_error_line()}")
+    deadline = time.monotonic() + timeout
+    now = observe_runtime(spec)
+    while not _is_back(before, now, spec):
+        if time.monotonic() >= deadline:
+            raise TrueupError(f"{label} restarted but is not back within {timeout:g}s ({_describe(now)})")
+        time.sleep(POLL_SECONDS)
+        now = observe_runtime(spec)
+    saved = False
+    if should_save:
+        saved_result = pm2.run_pm2(spec, transport, "save")
+        if not saved_result.ok:
+            raise TrueupError(f"{label} restarted, but pm2 save failed: {saved_result.first_error_line()}")
+        saved = True
+    return RestartResult(
+        manager=spec.manager,
+        service=spec.service or "",
+        where=before.where,
+        before=restart_preconditions(before),
+        after=restart_preconditions(now),
+        saved=saved,
+        health_version=(now.facts.get("health") or {}).get("version"),
+    )
+
+
+def run(action: Action, ctx: ApplyContext) -> None:
+    """Apply an approved restart: through the component's declared manager, saving PM2's list when planned."""
+    rspec = RuntimeSpec.from_manifest(ctx.spec.runtime, install_path=ctx.spec.install_path, workspace=ctx.workspace.root)
+    result = restart(rspec, save=True if action.details.get("save") else None)
+    ctx.notes.append(f"restarted {result.service} ({result.manager}, {result.where})"
+                     + (f"; health reports {result.health_version}" if result.health_version else "")
+                     + ("; saved the process list" if result.saved else ""))
