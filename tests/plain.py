@@ -1,7 +1,7 @@
 """Plain-value builders for the providers' pure halves (diff, propose): no git, no disk, no processes.
 
 Each builder returns the same shapes ``observe`` would: a FilesSnapshot, a config snapshot
-(tuple of (manifest item, ConfigPlan)), a runtime snapshot (RuntimeSpec, RuntimeObservation, ledger).
+(tuple of (manifest item, ConfigFindings)), a runtime snapshot (RuntimeSpec, RuntimeObservation, ledger).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from trueup.config.entries import ConfigEntry
-from trueup.config.plan import ConfigPlan
+from trueup.config.assess import ConfigFindings
 from trueup.config.proposals import drift_item, groups
 from trueup.config.reconcile import Finding
 from trueup.files.live import LiveTree
@@ -92,8 +92,8 @@ CONFIG_PRECONDITIONS = {config_key(CONFIG_PATH, "sha256"): "sha256:" + A,
 
 
 def config_snapshot(findings: list[Finding], *, component: str = NAME) -> tuple:
-    """(manifest item, ConfigPlan) for one config file, built the way plan_config builds it from findings."""
-    plan = ConfigPlan(drift=[drift_item(f, CONFIG_PATH, ()) for f in findings],
+    """(manifest item, ConfigFindings) for one config file, built the way assess_config builds it from findings."""
+    plan = ConfigFindings(drift=[drift_item(f, CONFIG_PATH, ()) for f in findings],
                       groups=groups(component, CONFIG_PATH, tuple(findings), ()),
                       preconditions=dict(CONFIG_PRECONDITIONS), diff={"path": CONFIG_PATH, "entries": []})
     return ((CONFIG_ITEM, plan),)

@@ -246,7 +246,7 @@ def test_config_propose_one_upgrade_per_kind_and_a_choice_per_user_entry():
 
 
 def test_config_snapshot_shape_matches_what_plan_config_makes(tmp_path, monkeypatch):
-    """The hand-built ConfigPlan above has the shape the real one has: same keys, same groups."""
+    """The hand-built ConfigFindings above has the shape the real one has: same keys, same groups."""
     item = {"path": "~/.app/settings.json", "format": "json", "template": "settings.json"}
     harness = Harness(tmp_path, item, component=NAME)
     monkeypatch.setenv("HOME", str(harness.home))

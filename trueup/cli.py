@@ -199,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
 def console() -> None:
     """The ``trueup`` console script (and ``python -m trueup``): main(), then leave without finalization.
 
-    Tearing the interpreter down frees every object a plan made, ~40 ms after a 100k-file plan (measured
-    in docs/performance.md) for nothing: all files trueup writes are closed by then, no thread runs, and
-    stdio is flushed here first.
+    Tearing the interpreter down frees every object a plan made, which at scale costs time for nothing
+    (docs/performance.md, "Numbers behind the code"): all files trueup writes are closed by then, no thread
+    runs, and stdio is flushed here first.
     """
     code = main()
     try:

@@ -1,4 +1,4 @@
-"""A real config file, state dir and HOME in a tmp dir, driven through plan_config and apply_config."""
+"""A real config file, state dir and HOME in a tmp dir, driven through assess_config and apply_config."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trueup.config.apply_changes import apply_config
-from trueup.config.plan import ConfigPlan, plan_config
+from trueup.config.assess import ConfigFindings, assess_config
 from trueup.state.registry import registry_path
 
 COMPONENT = "zylos-core"
@@ -47,10 +47,10 @@ class Harness:
         return dict(component=self.component, spec=self.spec, template=_bytes(template), live_path=self.live_path,
                     state_dir=self.state_dir, home=self.home, commit=f"c{version}", version=version)
 
-    def plan(self, template: str | dict | None, version: str = "1.0") -> ConfigPlan:
-        return plan_config(**self._common(template, version))
+    def plan(self, template: str | dict | None, version: str = "1.0") -> ConfigFindings:
+        return assess_config(**self._common(template, version))
 
-    def apply(self, plan: ConfigPlan, template: str | dict | None, version: str = "1.0", types=("upgrade",)):
+    def apply(self, plan: ConfigFindings, template: str | dict | None, version: str = "1.0", types=("upgrade",)):
         results = []
         for group in plan.groups:
             for option in group["options"]:
@@ -61,7 +61,7 @@ class Harness:
     def apply_option(self, template, version: str, option_type: str, changes: list):
         return apply_config(**self._common(template, version), option_type=option_type, changes=changes)
 
-    def upgrade(self, template: str | dict | None, version: str = "1.0") -> ConfigPlan:
+    def upgrade(self, template: str | dict | None, version: str = "1.0") -> ConfigFindings:
         """plan, then apply every upgrade group: what `trueup apply` does with the recommended upgrades."""
         plan = self.plan(template, version)
         self.apply(plan, template, version)
@@ -76,7 +76,7 @@ def _bytes(template: str | dict | None) -> bytes | None:
     return template.encode()
 
 
-def kinds(plan: ConfigPlan) -> dict[str, list[str]]:
+def kinds(plan: ConfigFindings) -> dict[str, list[str]]:
     """drift kind → sorted entry keys."""
     out: dict[str, list[str]] = {}
     for drift in plan.drift:
@@ -84,8 +84,8 @@ def kinds(plan: ConfigPlan) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def plan_dump(plan: ConfigPlan) -> str:
-    """Everything in a ConfigPlan as JSON text (for asserting what never appears in it)."""
+def plan_dump(plan: ConfigFindings) -> str:
+    """Everything in a ConfigFindings as JSON text (for asserting what never appears in it)."""
     return json.dumps(
         {
             "drift": [

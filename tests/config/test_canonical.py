@@ -1,4 +1,4 @@
-"""The seven canonical cases of co-owned config files, end to end through plan_config and apply_config."""
+"""The seven canonical cases of co-owned config files, end to end through assess_config and apply_config."""
 
 from __future__ import annotations
 

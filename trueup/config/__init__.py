@@ -18,39 +18,39 @@ NAME = "config"
 
 
 def observe(spec: ComponentSpec, ctx: ObserveContext) -> tuple:
-    """(manifest item, ConfigPlan) for each config file of a component; read-only."""
+    """(manifest item, ConfigFindings) for each config file of a component; read-only."""
     if not spec.config:
         return ()
     from trueup.config.locate import config_home, live_path
-    from trueup.config.plan import plan_config
+    from trueup.config.assess import assess_config
 
     basis = ctx.basis
     assert basis is not None
     out = []
     for item in spec.config:
         template = basis.source.show(basis.commit, item["template"])
-        plan = plan_config(component=spec.name, spec=item, template=template,
+        found = assess_config(component=spec.name, spec=item, template=template,
                            live_path=live_path(item, ctx.workspace.root), state_dir=ctx.workspace.state_dir,
                            home=config_home(), commit=basis.commit, version=basis.version or basis.commit[:12])
-        out.append((item, plan))
+        out.append((item, found))
     return tuple(out)
 
 
 def diff(spec: ComponentSpec, snapshot: tuple) -> list[Drift]:
-    return [d for _, plan in snapshot for d in plan.drift]
+    return [d for _, found in snapshot for d in found.drift]
 
 
 def propose(spec: ComponentSpec, snapshot: tuple, drift: list[Drift]) -> list[Action]:
     actions = []
-    for item, plan in snapshot:
-        for group in plan.groups:
+    for item, found in snapshot:
+        for group in found.groups:
             entries = group.get("entries") or ([group["entry"]] if group.get("entry") else [])
             for option in group["options"]:
                 kind = ActionType(option["type"])
                 actions.append(Action(
                     id=action_id(spec.name, kind, [item["path"], *entries]), type=kind, component=spec.name,
                     target_kind=TargetKind.CONFIG_ENTRY, targets=tuple(entries), group=group["group_key"],
-                    recommended=option["recommended"], preconditions=dict(plan.preconditions),
+                    recommended=option["recommended"], preconditions=dict(found.preconditions),
                     reason=f"{kind} {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} of {item['path']}",
                     details={"config": item["path"], "changes": option["changes"]},
                 ))
@@ -61,14 +61,14 @@ def facts(snapshot: tuple) -> dict[str, Any]:
     """What a plan's component facts say about its config files: per-entry diffs, and warnings."""
     if not snapshot:
         return {}
-    return {"config": {item["path"]: plan.diff for item, plan in snapshot},
-            "warnings": [w for _, plan in snapshot for w in plan.warnings]}
+    return {"config": {item["path"]: found.diff for item, found in snapshot},
+            "warnings": [w for _, found in snapshot for w in found.warnings]}
 
 
 def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
     """Re-observe a config file's fingerprint or its registry's digest."""
     from trueup.config.locate import config_home, config_item, live_path
-    from trueup.config.plan import config_preconditions
+    from trueup.config.assess import config_preconditions
 
     assert key.target is not None
     item = config_item(spec, key.target)

@@ -1,7 +1,7 @@
 """Splitting a tree walk over forked worker processes: shards, one shared queue, results down pipes.
 
-Threads cannot overlap the walk's system calls under the GIL (measured 6x slower than one thread,
-docs/performance.md), so workers are processes, forked so they inherit the loaded cache and compiled
+Threads cannot overlap the walk's system calls under the GIL (slower than one thread: docs/performance.md),
+so workers are processes, forked so they inherit the loaded cache and compiled
 patterns instead of pickling them.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from trueup.files.patterns import Matcher
 from trueup.files.walk_worker import LEDGER_DIR, Progress, Worker
 
-# Fewer shards than this means a small tree (the top levels ran out of directories), where a fork
-# (measured: ~3 ms per worker) costs more than it saves.
+# Fewer shards than this means a small tree (the top levels ran out of directories), where forking a
+# worker costs more than it saves.
 PARALLEL_MIN_SHARDS = 16
 _SHARD_ID = struct.Struct("<I")
 _PART_HEADER = struct.Struct("<QQQQ5Q")

@@ -1,8 +1,8 @@
 """Content hashing of files: one open, reads sized from the stat we already have, 1 MiB streaming.
 
-Measured on 2 cores (docs/performance.md): for 1-8 KB files the cost is the open/read/close system
-calls and interpreter work, not SHA-256 (hashlib uses the CPU's SHA extensions), so a read of exactly
-``size + 1`` bytes (one call that also proves EOF) beats a buffered file object by about 12%.
+For small files the cost is the open/read/close system calls and interpreter work, not SHA-256 (hashlib
+uses the CPU's SHA extensions), so a read of exactly ``size + 1`` bytes (one call that also proves EOF)
+beats a buffered file object (docs/performance.md, "Numbers behind the code").
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class LedgerView:
         return self._document is not None
 
     def release(self) -> None:
-        """Drop the raw bytes (15 MB at 100k files) when the stat cache made parsing them unnecessary."""
+        """Drop the raw bytes (megabytes at scale) when the stat cache made parsing them unnecessary."""
         self.raw = None
 
     def document(self) -> dict[str, Any] | None:
@@ -44,7 +44,7 @@ class LedgerView:
             if ledgers.digest(raw) != self.digest:
                 raise TrueupError(f"{ledgers.ledger_path(self.install_path)}: changed while planning",
                                   hint="another trueup apply may be running; run trueup plan again")
-            # A bytearray the parser empties once decoded: 15 MB at 100k files not held twice.
+            # A bytearray the parser empties once decoded: a large ledger is not held twice.
             buffer = bytearray(raw)
             del raw
             self._document = ledgers.parse(self.install_path, buffer, self.memo_dir)

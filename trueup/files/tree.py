@@ -1,8 +1,8 @@
 """One walk of an install directory: what changed since the stat cache, and which entries differ from the ledger.
 
 Scale (docs/performance.md): at 100k files the cost is one lstat per entry and, on a cold cache, one
-open/read per file; both are system calls that threads cannot overlap under the GIL (measured 6x
-slower than one thread), so the tree is split into shards that forked worker processes take from a
+open/read per file; both are system calls that threads cannot overlap under the GIL (slower than one
+thread, as measured in docs/performance.md), so the tree is split into shards that forked worker processes take from a
 shared queue. A worker compares each directory with its cached block in two byte comparisons (names,
 packed lstats); only a directory that differs is looked at entry by entry. Each entry carries a
 verdict against the ledger (tracked? clean?), so the parent only ever decodes the few *notable*

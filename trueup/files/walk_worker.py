@@ -106,7 +106,7 @@ class Worker:
         stack = [(prefix, directory)]
         while stack:
             prefix, directory = stack.pop()
-            # Listed through a descriptor, each entry's lstat is an fstatat relative to it (~15% cheaper than
+            # Listed through a descriptor, each entry's lstat is an fstatat relative to it (cheaper than
             # resolving the whole path again), and O_NOFOLLOW keeps a directory swapped for a symlink out.
             try:
                 fd = os.open(directory, _O_DIR if prefix else _O_ROOT)
@@ -176,7 +176,7 @@ class Worker:
     def _patch(self, prefix: str, directory: str, fd: int, files: list[os.DirEntry[str]], stats: list[os.stat_result],
                packed: list[bytes], at: int, changed: list[int]) -> bool:
         """Same names, none racy, only the entries ``changed`` have other lstats: the cached block with just
-        those redone (a 1%-changed tree touches ~half its directories, for one or two files each). False
+        those redone (a tree with a few changed files touches many directories, for one or two files each). False
         when an entry vanished meanwhile: then the whole directory is looked at again."""
         data = self.data
         count, n_tracked, n_notable, names_at, stats_at, facts_at, end = stat_records.block(data, at)

@@ -101,7 +101,7 @@ def build(workspace: Path, results: list[ComponentResult], actions: list[Action]
 
 
 def _hostname() -> str:
-    import socket  # ~3 ms to import, for one call
+    import socket  # imported here: a start-up cost for one call
 
     return socket.gethostname()
 

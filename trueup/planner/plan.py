@@ -21,24 +21,24 @@ def _status(drift: list[Drift], ledger: dict[str, Any] | None, install_exists: b
     return Status.DRIFTED if any(d.is_drift for d in drift) else Status.CLEAN
 
 
+# The providers after files, which observes the basis (source, commit, ledger) they build on.
+BUILT_ON_FILES = (config, runtime)
+
+
 def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> tuple[ComponentResult, list[Action]]:
-    """Drift items, status, facts and proposed actions of one component."""
+    """Drift items, status, facts and proposed actions of one component: observe, diff, propose per provider."""
     files_snap, basis = files.observe(spec, ctx)
     ctx = evolve(ctx, basis=basis)
-    config_snap = config.observe(spec, ctx)
-    runtime_snap = runtime.observe(spec, ctx)
-
-    files_drift = files.diff(spec, files_snap, require_verified=require_verified)
-    config_drift = config.diff(spec, config_snap)
-    runtime_drift = runtime.diff(spec, runtime_snap)
-    drift = files_drift + config_drift + runtime_drift
-    actions = (files.propose(spec, files_snap, files_drift) + config.propose(spec, config_snap, config_drift)
-               + runtime.propose(spec, runtime_snap, runtime_drift))
+    snapshots = {files: files_snap, **{p: p.observe(spec, ctx) for p in BUILT_ON_FILES}}
+    drift_of = {files: files.diff(spec, files_snap, require_verified=require_verified),
+                **{p: p.diff(spec, snapshots[p]) for p in BUILT_ON_FILES}}
+    drift = [d for items in drift_of.values() for d in items]
     # Every action is also checked against the component-wide facts: its manifest entry, ledger and commit.
-    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions}) for a in actions]
+    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions})
+               for p, snap in snapshots.items() for a in p.propose(spec, snap, drift_of[p])]
 
     status = _status(drift, files_snap.ledger, files_snap.install_exists)
-    unobserved = runtime.unobserved(runtime_snap)
+    unobserved = runtime.unobserved(snapshots[runtime])
     if unobserved is not None:
         # Files were observed, the running service was not: the component's truth is incomplete.
         status = Status.UNREACHABLE
@@ -48,9 +48,9 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> 
         "source": {"repo": spec.repo, "ref": spec.ref, "commit": basis.commit, "version": basis.version},
         "installed": {"commit": ledger["source"]["commit"], "version": ledger["version"]} if ledger else None,
         "accepted": sorted(ledger["accepted"]) if ledger else [],
-        **config.facts(config_snap),
-        **runtime.facts(runtime_snap),
     }
+    for provider in BUILT_ON_FILES:
+        facts.update(provider.facts(snapshots[provider]))
     return ComponentResult(spec.name, status, drift, facts, unobserved), actions
 
 

@@ -7,10 +7,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# The schemas ship inside the package directory; reading them by path spares importlib.resources (~5 ms a start).
+# The schemas ship inside the package directory; reading them by path spares importing importlib.resources.
 SCHEMA_DIR = Path(__file__).parent
 
-if TYPE_CHECKING:  # jsonschema is imported only to explain an invalid document: it costs ~25 ms to load
+if TYPE_CHECKING:  # jsonschema is imported only to explain an invalid document: it is slow to load
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
     from referencing import Registry

@@ -1,8 +1,8 @@
 """A ledger file entry held compactly: what bounds a cold plan's memory at 100k files.
 
-A parsed entry ``{"mode": "0644", "sha256": "<64 hex>", "type": "file"}`` costs ~450 bytes as a dict
-with its strings; held as 35 packed bytes it costs ~110, which takes the parsed 100k-file ledger from
-~51 MB to ~23 MB (measured in docs/performance.md). ``Entry`` is a read-only Mapping equal to the dict
+A parsed entry ``{"mode": "0644", "sha256": "<64 hex>", "type": "file"}`` held as a dict with its strings
+costs several times what 35 packed bytes cost, which halves the parsed ledger of a large install
+(docs/performance.md, "Numbers behind the code"). ``Entry`` is a read-only Mapping equal to the dict
 it stands for, so readers keep using ``entry["sha256"]`` and ``entry.get("mode")``; writers assign
 plain dicts. Anything not in the canonical file shape stays a dict.
 """

@@ -1,7 +1,7 @@
 """A packed index of one ledger's files, so a plan reads a 100k-file ledger without parsing its JSON.
 
-Parsing the 15 MB ledger of a 100k-file install costs ~0.1 s as dicts (51 MB) or ~0.25 s as compact
-entries (23 MB); loading this index costs ~0.04 s and ~18 MB. It is content-addressed: the header
+Loading this index costs a fraction of parsing a large ledger's JSON, in time and memory (numbers in
+docs/performance.md, "Numbers behind the code"). It is content-addressed: the header
 names the ledger bytes it was built from (ledger.trust_key: their SHA-256 and the schema's), so like the validation memo it cannot be
 stale, and ``plan --no-cache`` (which turns off the stat cache only) still uses it. Built by apply when
 it writes a ledger, and by a plan that had to parse one. Like the stat cache, anything that does not

@@ -1,7 +1,7 @@
 """A memo of documents already validated: skip re-validating bytes that passed before.
 
-jsonschema spends ~100 us per ledger file entry (1 s at 10k files, ~10 s at 100k: measured in
-docs/performance.md), while the ledger rarely changes between plans. Keyed by the SHA-256 of the raw
+jsonschema's cost grows with every ledger file entry (seconds at 100k files: docs/performance.md),
+while the ledger rarely changes between plans. Keyed by the SHA-256 of the raw
 bytes and the schema name, a hit means these exact bytes were valid under this schema version, so the
 answer cannot differ. Lives in the cache dir; a lost or corrupt memo only costs one validation.
 """

@@ -1,4 +1,4 @@
-"""plan_config: the read-only config half of `trueup plan` for one co-owned file."""
+"""assess_config: the read-only config half of `trueup plan` for one co-owned file."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _tuple(value: Any) -> tuple:
 
 
 @frozen
-class ConfigPlan:
+class ConfigFindings:
     """What plan found for one config file; JSON-serializable apart from the Drift objects, secret-free."""
 
     drift: tuple[Drift, ...] = field(converter=_tuple)
@@ -49,7 +49,7 @@ def _warnings(view: ConfigView) -> list[str]:
     return out
 
 
-def plan_config(
+def assess_config(
     *,
     component: str,
     spec: dict[str, Any],
@@ -59,7 +59,7 @@ def plan_config(
     home: Path,
     commit: str,
     version: str,
-) -> ConfigPlan:
+) -> ConfigFindings:
     """Compare a live config file with the component's template and the ownership registry. Writes nothing.
 
     Without an HMAC key in the state dir (created by the first apply that needs one) secret-like
@@ -80,11 +80,11 @@ def plan_config(
         drift = (
             Drift(cls=DriftClass.CONFIG, kind=UNPARSEABLE, path=path, expected=None, actual={"error": view.parse_error}),
         )
-        return ConfigPlan(drift, [], preconditions_of(view), diff, _warnings(view))
+        return ConfigFindings(drift, [], preconditions_of(view), diff, _warnings(view))
     findings = view.reconciliation.findings
     diff["reformat"] = bool(view.raw) and dump(view.doc) != view.raw
     diff["entries"] = [entry_diff(f, patterns) for f in findings]
-    return ConfigPlan(
+    return ConfigFindings(
         drift=[drift_item(f, path, patterns) for f in findings],
         groups=groups(component, path, findings, patterns),
         preconditions=preconditions_of(view),
@@ -96,7 +96,7 @@ def plan_config(
 def config_preconditions(
     *, component: str, spec: dict[str, Any], live_path: Path, state_dir: Path, home: Path
 ) -> dict[FactKey, Any]:
-    """The preconditions plan_config records, recomputed now (for apply's staleness check)."""
+    """The preconditions assess_config records, recomputed now (for apply's staleness check)."""
     parsed = parse_spec(spec)
     view = observe_config(
         component=component, spec=parsed, template=None, live_path=live_path, state_dir=state_dir, home=home
