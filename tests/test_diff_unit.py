@@ -10,7 +10,7 @@ from trueup.files.live import LiveTree
 from trueup.files.local_patch import diff_tracked
 from trueup.files.provenance import diff_provenance
 from trueup.files.snapshot import SourceFacts
-from trueup.files.source_drift import diff_source
+from trueup.files.source_drift import diff_source, source_warnings
 from trueup.files.untracked import diff_untracked
 from trueup.manifest import ComponentSpec, Generated
 from trueup.model.facts import ABSENT, FileFact, classify_tracked
@@ -86,7 +86,10 @@ def test_diff_source():
     assert diff_source(None, facts, True)[0].kind == "unmanaged"
     assert [d.kind for d in diff_source(ledger(), facts, True)] == ["outdated"]
     split = SourceFacts("1" * 40, "2", {"package.json": "2", "VERSION": "3"})
-    assert [d.kind for d in diff_source(ledger(), split, True)] == ["version-disagreement"]
+    assert diff_source(ledger(), split, True) == []  # a warning, not drift (source_warnings)
+    [warning] = source_warnings("v2", split)
+    assert (warning.kind, warning.message) == (
+        "version-disagreement", "version files disagree in the source at v2: VERSION=3, package.json=2 (trueup uses 2)")
     unverified = ledger(provenance={"status": "local/unverified", "verified_by": "x", "repo": "r", "commit": None})
     same = SourceFacts("1" * 40, "1", {})
     assert diff_source(unverified, same, True) == []

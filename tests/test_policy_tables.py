@@ -30,9 +30,12 @@ from trueup.runtime.spec import RuntimeSpec
 
 # --- (a) recommendations -------------------------------------------------------------------------------
 
-# (drift class, kind) → (recommended action, alternatives in order)
+# (drift class, kind) → (recommended action, alternatives in order); "type:resolution" where one drift offers a
+# type twice (the resolution is the action's details.resolution and part of its id).
 EXPECTED_RECOMMENDATIONS = {
     ("local-patch", "modified"): ("accept-local", ("restore-source",)),
+    ("local-patch", "merge-conflict"): ("accept-local:keep-local",
+                                        ("restore-source:take-new", "accept-local:resolved-by-hand")),
     ("file", "missing"): ("restore-source", ("accept-local",)),
     ("file", "mode-changed"): ("restore-source", ("accept-local",)),
     ("file", "type-changed"): ("accept-local", ("restore-source",)),
@@ -59,11 +62,15 @@ EXPECTED_RECOMMENDATIONS = {
 }
 
 # Drift an upgrade must not run over unless an action resolving it is approved too.
-EXPECTED_GATING = {("local-patch", "modified"), ("backup", "unacknowledged")}
+EXPECTED_GATING = {("local-patch", "modified"), ("local-patch", "merge-conflict"), ("backup", "unacknowledged")}
+
+
+def offer_name(offer) -> str:
+    return str(offer) if not isinstance(offer, tuple) else f"{offer[0]}:{offer[1]}"
 
 
 def test_recommendations_table():
-    actual = {(str(cls), kind): (str(rec), tuple(str(a) for a in alts))
+    actual = {(str(cls), kind): (offer_name(rec), tuple(offer_name(a) for a in alts))
               for (cls, kind), (rec, alts) in RECOMMENDATIONS.items()}
     assert actual == EXPECTED_RECOMMENDATIONS
 
@@ -90,10 +97,10 @@ EXPECTED_IS_DRIFT = {
     ("source", "not-installed"): True,
     ("source", "unmanaged"): True,
     ("source", "outdated"): True,
-    ("source", "version-disagreement"): True,
     ("provenance", "unverified"): False,  # drift only with require_verified (see below)
     ("provenance", "commit-missing"): False,
     ("local-patch", "modified"): True,
+    ("local-patch", "merge-conflict"): True,
     ("file", "missing"): True,
     ("file", "mode-changed"): True,
     ("file", "type-changed"): True,
@@ -164,6 +171,52 @@ def files_scenarios():
     yield spec(generated=()), files_snapshot(ledger(), {}, declarations=split, install_exists=True)  # outdated
     yield spec(generated=()), files_snapshot(ledger(), {}, commit=OLD, installed_commit_exists=False,
                                              install_exists=True)  # commit-missing
+    yield spec(generated=()), conflicted()  # merge-conflict (the file edited again since)
+
+
+def conflicted():
+    """An upgrade's merge of c.js conflicted: the live file kept (accepted), the new version C beside it;
+    the operator has edited c.js again since."""
+    record = {"path": "c.js.trueup-new", "original": "c.js", "reason": "merge-conflict", "acknowledged": False,
+              "sha256": C, "from_commit": OLD, "to_commit": NEW}
+    led = ledger(files={"c.js": fact(C).to_json()}, accepted={"c.js": {"fact": fact(B).to_json()}}, backups=[record],
+                 source={"repo": "src/app", "ref": "v2", "commit": NEW})
+    return files_snapshot(led, {"c.js": fact(A), "c.js.trueup-new": fact(C)}, commit=NEW)
+
+
+def test_a_merge_conflict_is_one_drift_item():
+    # Not also local-patch/modified (c.js edited since) nor backup/unacknowledged (c.js.trueup-new): one group.
+    [item] = trueup.files.diff(spec(generated=()), conflicted())
+    assert (str(item.cls), item.kind, item.path, item.expected["beside"]) == (
+        "local-patch", "merge-conflict", "c.js", "c.js.trueup-new")
+    assert item.actual["edited"] is True and item.actual["beside_edited"] is False
+
+
+# Warnings: shown in every view and counted, never drift. (provider, class, kind) for each one a provider makes.
+EXPECTED_WARNINGS = {
+    ("files", "source", "version-disagreement"),  # the source's version files disagree: nobody here can change it
+    ("config", "config", "registry-corrupt"), ("config", "config", "registry-missing"),
+    ("config", "config", "registry-key-missing"), ("config", "config", "formatting"),
+}
+
+
+def test_version_disagreement_is_a_warning_not_drift():
+    split = files_snapshot(ledger(), {}, commit=OLD, declarations={"package.json": "2.0.0", "VERSION": "2.1.0"},
+                           install_exists=True)
+    assert trueup.files.diff(spec(generated=()), split) == []
+    [warning] = trueup.files.warnings(spec(generated=()), split)
+    assert ("files", str(warning.cls), warning.kind) in EXPECTED_WARNINGS
+    assert warning.details == {"version": "2.0.0", "declarations": {"VERSION": "2.1.0", "package.json": "2.0.0"}}
+
+
+def test_config_warning_kinds():
+    import inspect
+    import re
+
+    from trueup.config import assess
+
+    made = set(re.findall(r'warn\("([a-z-]+)"', inspect.getsource(assess._warnings)))
+    assert {("config", "config", k) for k in made} == {w for w in EXPECTED_WARNINGS if w[0] == "config"}
 
 
 def files_drift(require_verified: bool = False):
@@ -272,13 +325,16 @@ def keys_of(action) -> set[str]:
 
 def drifted_install():
     """Installed at OLD, source at NEW, with one drift for every files/config/runtime action type."""
+    conflict = {"path": "c.js.trueup-new", "original": "c.js", "reason": "merge-conflict", "acknowledged": False,
+                "sha256": C}
     led = ledger(
         files={"mod.js": fact().to_json(), "gone.js": fact().to_json(), "T.md": fact().to_json(),
-               "old.js": fact().to_json(), "typed": fact().to_json()},
+               "old.js": fact().to_json(), "typed": fact().to_json(), "c.js": fact(C).to_json()},
         generated={"OUT.md": {"template": "T.md", "command": GEN, "template_sha256": C, "output_sha256": B}},
+        accepted={"c.js": {"fact": fact(B).to_json()}}, backups=[conflict],
     )
     live = {"mod.js": fact(B), "T.md": fact(), "old.js": fact(), "OUT.md": fact(B), "x.bak": fact(C),
-            "typed": fact(None, None, "symlink")}
+            "typed": fact(None, None, "symlink"), "c.js": fact(B), "c.js.trueup-new": fact(C)}
     files_snap = files_snapshot(led, live, wanted={"mod.js": desired("mod.js"), "new.js": desired("new.js")},
                                 removed=("old.js",))
     config_snap = config_snapshot([Finding("missing", "setting:m", template=setting("m", 1)),
@@ -302,6 +358,9 @@ EXPECTED_KEYS = {
     ("regenerate", ("OUT.md",)): {"file:OUT.md", "file:T.md"},  # the template too: it is what is run
     ("accept-local", ("x.bak",)): {"file:x.bak"},
     ("cleanup-backups", ("x.bak",)): {"file:x.bak"},
+    # keep-local and resolved-by-hand (both accept-local), take-new: the live file and the new version beside it
+    ("accept-local", ("c.js", "c.js.trueup-new")): {"file:c.js", "file:c.js.trueup-new"},
+    ("restore-source", ("c.js", "c.js.trueup-new")): {"file:c.js", "file:c.js.trueup-new"},
     ("upgrade", ("mod.js", "new.js", "old.js")): {"file:mod.js", "file:new.js", "file:old.js"},
     ("upgrade", ("setting:m",)): CONFIG_KEYS,
     ("accept-local", ("setting:u",)): CONFIG_KEYS,
@@ -356,6 +415,7 @@ def test_each_group_recommends_exactly_the_tables_action(monkeypatch):
         "app/file/type-changed/typed": "accept-local",
         "app/generated/stale/OUT.md": "regenerate",
         "app/backup/unacknowledged/x.bak": "accept-local",
+        "app/local-patch/merge-conflict/c.js": "accept-local",  # keep-local
         "app/source/outdated": "upgrade",
         f"app/config/missing/{CONFIG_PATH}": "upgrade",
         f"app/config/user-modified/{CONFIG_PATH}#setting:u": "accept-local",
@@ -370,3 +430,41 @@ def test_restart_is_recommended_and_resolves_every_restartable_kind(monkeypatch)
     [restart] = [a for a in actions if str(a.type) == "restart"]
     assert restart.recommended
     assert restart.details == {"runtime": "pm2", "resolves": ["not-running", "unsaved"], "save": True}
+
+
+# --- (f) an upgrade of a running service carries the restart it needs --------------------------------
+
+
+def upgrade_with(monkeypatch, obs):
+    led = ledger(files={"mod.js": fact().to_json()})
+    files_snap = files_snapshot(led, {"mod.js": fact()}, wanted={"mod.js": desired("mod.js")})
+    result, actions = plan_with(monkeypatch, spec(), files_snap, runtime_snap=runtime_snapshot(obs, led))
+    return result, {str(a.type): a for a in actions}
+
+
+def test_an_upgrade_carries_the_restart_it_needs_gated_on_it(monkeypatch):
+    # The service runs fine (started after the install): only the upgrade makes it need a restart, so the
+    # restart is gated on the upgrade's group, and says which versions it moves between.
+    result, actions = upgrade_with(monkeypatch, observation())
+    assert [d for d in result.drift if str(d.cls) == "runtime"] == []
+    upgrade, restart = actions["upgrade"], actions["restart"]
+    assert restart.gated == (upgrade.group,) == ("app/source/outdated",)
+    assert restart.recommended and restart.details == {
+        "runtime": "pm2", "resolves": [], "save": False,
+        "after_upgrade": {"group": "app/source/outdated", "from": {"commit": OLD, "version": "1.0.0"},
+                          "to": {"commit": NEW, "version": "2.0.0"}}}
+    assert restart.reason == "restart app through pm2 (to run 2.0.0 after the upgrade from 1.0.0)"
+    assert keys_of(restart) == COMPONENT_KEYS | RESTART_KEYS
+
+
+def test_a_restart_with_drift_of_its_own_is_not_gated_on_the_upgrade(monkeypatch):
+    _, actions = upgrade_with(monkeypatch, observation(status="stopped", state="stopped"))
+    restart = actions["restart"]
+    assert restart.gated == () and restart.details["resolves"] == ["not-running"]
+    assert restart.details["after_upgrade"]["group"] == "app/source/outdated"
+
+
+@pytest.mark.parametrize("obs", [observation(reachable=False), observation(skipped=True), observation(present=False)])
+def test_no_restart_for_a_service_trueup_cannot_restart(monkeypatch, obs):
+    _, actions = upgrade_with(monkeypatch, obs)
+    assert "restart" not in actions

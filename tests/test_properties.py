@@ -5,6 +5,9 @@
 (b) nothing lost: whatever actions are approved (upgrade included), apply never overwrites or deletes a
     byte of operator content without saving it as a recorded backup or recording it as accepted — also when
     the operator replaced files with symlinks or directories, and never writing through such a link.
+(c), (d) the same two from an install whose last upgrade conflicted (server/index.js kept, the new version beside
+    it as server/index.js.trueup-new) and whose source's version files disagree (a warning, never drift): any
+    resolution of the conflict converges and loses nothing.
 """
 
 from __future__ import annotations
@@ -133,6 +136,10 @@ def operator_content(project: Project) -> dict[str, tuple[str, str]]:
             if rel == ".trueup" or rel.startswith(".trueup/") or content is None:
                 continue
             record = ledger["files"].get(rel, {})
+            if rel.endswith(".trueup-new") and content[0] == "file":
+                # An upgrade's new version beside a conflicted file: the source's bytes while it holds exactly the
+                # version the ledger records for that file.
+                record = {"sha256": ledger["files"].get(rel[: -len(".trueup-new")], {}).get("sha256")}
             if content[0] == "symlink":
                 installed = record.get("type") == "symlink" and record.get("sha256") == sha256_text(content[1])
             else:
@@ -205,6 +212,83 @@ def test_apply_never_loses_operator_content(template, ops, upgrade, data):
         code, out, err = project.apply_ids(document, *approve)
         # Some combinations cannot be carried out (regenerating from a template whose absence was accepted);
         # apply then stops with one clear line, and still must not have lost anything.
+        assert code == 0 or (code == 1 and err.startswith("trueup: error: ") and err.count("\n") == 1), err
+        lost = {rel: d for rel, d in before.items() if not preserved(project, rel, d)}
+        assert not lost, f"operator content lost: {lost}\n{out}"
+        assert (project.root / "outside.txt").read_bytes() == OUTSIDE, "apply wrote through a symlink"
+    finally:
+        shutil.rmtree(project.root, ignore_errors=True)
+
+
+# (c), (d): from a conflicted install. v2 declares two versions (package.json 2.0.0, VERSION 2.1.0): a warning.
+LOCAL = b"const a = 1;\nconst b = 2;\nconst c = 4;\nconsole.log(a + b + c);\n"  # v2 changes the same line
+BESIDE = "server/index.js.trueup-new"
+CONFLICT_PATHS = PATHS + [BESIDE]
+conflict_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.sampled_from(CONFLICT_PATHS), contents),
+        st.tuples(st.just("append"), st.sampled_from(TRACKED + [BESIDE]), contents),
+        st.tuples(st.just("delete"), st.sampled_from(CONFLICT_PATHS), st.none()),
+        st.tuples(st.just("chmod"), st.sampled_from(CONFLICT_PATHS), st.sampled_from([0o600, 0o644, 0o755])),
+    ) | type_changes,
+    max_size=6,
+)
+CONFLICT_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def conflicted_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("property-conflicted")
+    project = Project(root)
+    project.source({"v1": V1, "v2": {**V2, "VERSION": "2.1.0\n"}})
+    project.manifest(ref="v1")
+    for ref in ("v1", "v2"):
+        if ref == "v2":
+            (project.install / "server/index.js").write_bytes(LOCAL)
+            project.manifest(ref="v2")
+        plan_file = str(root / f"{ref}.json")
+        assert project.run("plan", "-o", plan_file)[0] == 0
+        assert project.run("apply", plan_file, "--approve-all")[0] == 0
+    document = project.plan()
+    assert project.kinds(document) == {("local-patch", "merge-conflict", "server/index.js")}
+    assert [w["kind"] for w in document["components"][0]["warnings"]] == ["version-disagreement"]
+    return root
+
+
+@CONFLICT_SETTINGS
+@given(ops=conflict_operations)
+def test_conflicts_converge_with_approve_all(conflicted_template, ops):
+    project = fresh(conflicted_template)
+    try:
+        act(project.install, ops)
+        plan_file = project.root / "plan.json"
+        assert project.run("plan", "-o", str(plan_file))[0] == 0
+        code, out, err = project.run("apply", str(plan_file), "--approve-all")
+        assert code == 0, err
+        after = project.plan()
+        assert after["summary"]["drift"] == 0, json.dumps(after["components"], indent=1)
+        assert after["actions"] == []
+        assert after["summary"]["warnings"] == 1  # shown every time, never drift
+        assert project.run("plan", "--detailed-exitcode")[0] == 0
+        assert project.run("plan", "--detailed-exitcode", "--strict")[0] == 2
+    finally:
+        shutil.rmtree(project.root, ignore_errors=True)
+
+
+@CONFLICT_SETTINGS
+@given(ops=conflict_operations, data=st.data())
+def test_conflict_resolutions_never_lose_operator_content(conflicted_template, ops, data):
+    project = fresh(conflicted_template)
+    try:
+        act(project.install, ops)
+        before = operator_content(project)
+        document = project.plan()
+        chosen = {}
+        for action in document["actions"]:
+            if action["type"] != "cleanup-backups":
+                chosen.setdefault(action["group"], []).append(action["id"])
+        approve = [data.draw(st.sampled_from(sorted(ids)), label=group) for group, ids in sorted(chosen.items())]
+        code, out, err = project.apply_ids(document, *approve)
         assert code == 0 or (code == 1 and err.startswith("trueup: error: ") and err.count("\n") == 1), err
         lost = {rel: d for rel, d in before.items() if not preserved(project, rel, d)}
         assert not lost, f"operator content lost: {lost}\n{out}"

@@ -45,41 +45,47 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks f
 @app.command()
 def plan(
     components: Annotated[Optional[list[str]], typer.Argument(help="components to plan (default: all)")] = None,
-    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="write the plan document to this file")] = None,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="write the plan document to this file ('-': stdout)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan document as JSON")] = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="exit 2 when there is drift, 0 when none")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="hash every file; neither read nor write the stat cache")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="with --detailed-exitcode: warnings exit 2 too")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
     """Observe (read-only), classify drift, and propose actions."""
+    from trueup.planner import document as plans
     from trueup.planner import render
     from trueup.planner.plan import make_plan
-    from trueup.state.atomic import canonical_json, write_text
+    from trueup.state.atomic import canonical_json
 
+    if out is not None:
+        plans.check_destination(out)  # before the work of planning
+    to_stdout = out is not None and plans.is_stdin(out)
     document = make_plan(_workspace(workspace), components or None, use_cache=not no_cache, quiet=as_json)
     if out is not None:
-        write_text(out, canonical_json(document))
-    if as_json:
+        plans.write(out, document)  # '-': then the document is all that goes to stdout
+    if as_json and not to_stdout:
         sys.stdout.write(canonical_json(document))
-    else:
+    elif not (as_json or to_stdout):
         _print_lines(render.human(document, str(out) if out else None))
         if out is None and document["actions"]:
             _console().print("(save it with -o plan.json to approve and apply it)", style="dim")
-    return _plan_exit(document, detailed_exitcode)
+    return _plan_exit(document, detailed_exitcode, strict)
 
 
-def _plan_exit(document, detailed: bool) -> int:
+def _plan_exit(document, detailed: bool, strict: bool = False) -> int:
     from trueup.planner.document import exit_for
 
     code = exit_for(document)
     if code != EXIT_OK:
         return code
-    return EXIT_DRIFT if detailed and document["summary"]["drift"] else EXIT_OK
+    failing = document["summary"]["drift"] or (strict and document["summary"].get("warnings"))
+    return EXIT_DRIFT if detailed and failing else EXIT_OK
 
 
 @app.command()
 def show(
-    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan file from trueup plan -o")],
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan file from trueup plan -o ('-': stdin)")],
     as_json: Annotated[bool, typer.Option("--json", help="print the plan document")] = False,
     as_markdown: Annotated[bool, typer.Option("--markdown", help="markdown for a pull-request comment")] = False,
     workspace: WorkspaceOpt = None,
@@ -92,15 +98,16 @@ def show(
 
     plan = plans.load(plan_file)
     document = plan.document
-    warning = staleness_warning(plan, workspace)
-    if warning:
-        _console(stderr=True).print(f"warning: {warning}", style="yellow", markup=False)
+    found = staleness_warning(plan, workspace)
+    if found:
+        level, message = found
+        _console(stderr=True).print(f"{level}: {message}", style="yellow" if level == "warning" else "dim", markup=False)
     if as_json:
         sys.stdout.write(canonical_json(document))
     elif as_markdown:
         sys.stdout.write(render.markdown(document))
     else:
-        _print_lines(render.human(document, str(plan_file)))
+        _print_lines(render.human(document, None if plans.is_stdin(plan_file) else str(plan_file)))
     return EXIT_OK
 
 
@@ -109,19 +116,20 @@ def approve(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN")],
     ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="action ids to approve")] = None,
     all_: Annotated[bool, typer.Option("--all", help="approve the recommended action of every group")] = False,
-    types: Annotated[Optional[list[str]], typer.Option("--type", help="approve the recommended actions of this type")] = None,
+    types: Annotated[Optional[list[str]], typer.Option("--type", help="approve the actions of this type in every group that offers one")] = None,
+    with_gates: Annotated[bool, typer.Option("--with-gates", help="also approve the recommended action of each drift gating an approved upgrade")] = False,
 ) -> int:
     """Write approvals into a plan file (atomically). Approvals do not change the plan hash."""
-    from trueup.actions.approve import approve_in_file
+    from trueup.actions.approve import approve_in_file, render_approval
 
-    count = approve_in_file(plan_file, ids or [], all_=all_, types=types or [])
-    _console().print(f"{count} action(s) approved in {plan_file}. Next: trueup apply {plan_file}", markup=False)
+    approval = approve_in_file(plan_file, ids or [], all_=all_, types=types or [], with_gates=with_gates)
+    _print_lines(render_approval(approval, plan_file))
     return EXIT_OK
 
 
 @app.command()
 def apply(
-    plan_file: Annotated[Path, typer.Argument(metavar="PLAN")],
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan file ('-': stdin)")],
     approve_ids: Annotated[Optional[list[str]], typer.Option("--approve", metavar="ID", help="also approve this action")] = None,
     approve_all: Annotated[bool, typer.Option("--approve-all", help="approve every recommended action")] = False,
     workspace: WorkspaceOpt = None,

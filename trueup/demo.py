@@ -102,6 +102,11 @@ def run_demo(directory: Path | None, print_lines) -> int:
         (f"  {trueup} show plan.json --markdown      # the review view for a pull request", None),
         (f"  {trueup} approve plan.json --all        # approve every recommended action", None),
         (f"  {trueup} apply plan.json                # carry them out (refused if the world changed)", None),
+        ("  # CLAUDE.md was edited here and upstream at the same place: the merge conflicts, so the upgrade keeps", None),
+        ("  # yours and writes v0.2.9's beside it as CLAUDE.md.trueup-new. Plan again to resolve it:", None),
+        (f"  {trueup} plan -o plan.json              # one merge-conflict: keep-local, take-new, resolved-by-hand", None),
+        (f"  {trueup} approve plan.json --all        # --all keeps your CLAUDE.md (keep-local)", None),
+        (f"  {trueup} apply plan.json", None),
         (f"  {trueup} plan --detailed-exitcode       # exit 0: nothing left to do", None),
     ])
     return 0

@@ -37,7 +37,8 @@ class PlanFileError(TrueupError):
 
 
 class RefusedError(TrueupError):
-    """apply refuses: altered plan, stale plan, held lock, unsafe path, gated upgrade."""
+    """apply refuses (approve too, for a gated upgrade): altered plan, another workspace's plan, stale plan, held lock,
+    unsafe path, gated upgrade."""
 
     exit_code = EXIT_REFUSED
 

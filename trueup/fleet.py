@@ -31,6 +31,9 @@ def summarise(paths: list[Path]) -> list[dict[str, Any]]:
                 "stale_processes": _count(comp, "runtime", "stale-process"),
                 "unreviewed_backups": _count(comp, "backup", "unacknowledged"),
                 "drift": len(comp["drift"]),
+                # Shown, never counted as drift (no --strict here): what the host cannot change, e.g. its source's
+                # version files disagreeing.
+                "warnings": [w["message"] for w in comp.get("warnings", [])],
             })
     return sorted(rows, key=lambda r: (r["component"], r["host"], r["plan"]))
 
@@ -40,9 +43,16 @@ def render(rows: list[dict[str, Any]]):
 
     table = Table(title="trueup fleet", show_lines=False)
     for column in ("host", "component", "status", "installed", "source", "local patches", "stale processes",
-                   "unreviewed backups"):
+                   "unreviewed backups", "warnings"):
         table.add_column(column)
     for r in rows:
         table.add_row(r["host"], r["component"], r["status"], r["installed"] or "-", r["source"] or "-",
-                      str(r["local_patches"]), str(r["stale_processes"]), str(r["unreviewed_backups"]))
-    return table
+                      str(r["local_patches"]), str(r["stale_processes"]), str(r["unreviewed_backups"]),
+                      str(len(r["warnings"])))
+    notes = [f"warning: {r['host']} {r['component']}: {message}" for r in rows for message in r["warnings"]]
+    if not notes:
+        return table
+    from rich.console import Group
+    from rich.text import Text
+
+    return Group(table, *(Text(note, style="yellow") for note in notes))

@@ -2,8 +2,9 @@
 
 A provider is a package (``trueup.files``, ``trueup.config``, ``trueup.runtime``) whose ``__init__``
 exposes these five functions; ``trueup.planner`` loops over them. ``observe`` reads the world and returns
-a fully resolved, read-only snapshot; ``diff`` and ``propose`` are pure functions of the spec and that
-snapshot; ``recheck`` re-observes one precondition at apply; ``apply`` carries out one approved action.
+a fully resolved, read-only snapshot; ``diff``, ``propose`` and ``warnings`` (shown and counted, never
+drift) are pure functions of the spec and that snapshot; ``recheck`` re-observes one precondition at apply;
+``apply`` carries out one approved action.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from attrs import define, field, frozen
 
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.model.keys import LEDGER, MANIFEST, SOURCE_COMMIT, FactKey
-from trueup.model.plan import Action, Drift
+from trueup.model.plan import Action, Drift, PlanWarning
 from trueup.source import Source
 
 
@@ -75,6 +76,8 @@ class Provider(Protocol):
     def diff(self, spec: ComponentSpec, snapshot: Any) -> list[Drift]: ...
 
     def propose(self, spec: ComponentSpec, snapshot: Any, drift: list[Drift]) -> list[Action]: ...
+
+    def warnings(self, spec: ComponentSpec, snapshot: Any) -> list[PlanWarning]: ...
 
     def recheck(self, spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any: ...
 

@@ -95,7 +95,7 @@ def plan_dump(plan: ConfigFindings) -> str:
             "groups": plan.groups,
             "preconditions": {k.encode(): v for k, v in plan.preconditions.items()},
             "diff": plan.diff,
-            "warnings": plan.warnings,
+            "warnings": [w.message for w in plan.warnings],
         },
         sort_keys=True,
     )

@@ -148,7 +148,8 @@ def test_missing_or_corrupt_registry_is_recovered_conservatively(h, damage):
         h.registry_file().write_text("{not json")
     v2 = {"theme": "dark", "new": True, "plugins": [{"name": "lint", "cmd": "~/app/lint.sh"}]}
     plan = h.upgrade(v2, "2.0")
-    assert plan.warnings and "user-owned" in plan.warnings[0]
+    assert plan.warnings and "user-owned" in plan.warnings[0].message
+    assert plan.warnings[0].kind == f"registry-{damage}"
     # existing entries are now the user's: not updated, not removed (even `fmt`, which v2 dropped)
     assert kinds(plan) == {"missing": ["setting:new"]}
     assert h.live_json() == {**live, "new": True}

@@ -1,5 +1,6 @@
-"""Runtime drift end to end through trueup plan/apply with a real PM2 (and sshd): install → start → upgrade
-→ stale-process and version-mismatch with a restart → approve + apply → clean."""
+"""Runtime drift end to end through trueup plan/apply with a real PM2 (and sshd): install → start → upgrade with
+the restart it needs in the same plan → approve --all + one apply → clean; an upgrade applied without its restart
+→ stale-process and version-mismatch → restart → clean."""
 
 from __future__ import annotations
 
@@ -47,24 +48,54 @@ def _installed_and_running(pm2, tmp_path) -> tuple[Project, int]:
     return project, port
 
 
-def test_upgrade_then_restart_converges(pm2, tmp_path):
+def test_upgrade_and_its_restart_in_one_plan_and_one_apply(pm2, tmp_path):
     project, port = _installed_and_running(pm2, tmp_path)
     assert project.kinds() == set()
 
     time.sleep(0.05)  # the upgrade's installed_at must be after the process start, as in real life
     project.manifest(ref="v0.2.9", install={"generated": []}, extra={"runtime": project.runtime})
-    code, out, err = _apply_all(project)
-    assert code == 0, err
-    assert "Runtime drift remains: service of recruit started before this install; approve restart" in out
+    doc = project.plan()
+    assert project.kinds(doc) == {("source", "outdated", None)}  # the service itself is fine until the upgrade
+    upgrade, restart = project.action(doc, "upgrade"), project.action(doc, "restart")
+    # The restart the upgrade will need, in the same plan: gated on the upgrade, naming the versions.
+    assert restart["gated"] == [upgrade["group"]] and restart["recommended"]
+    assert restart["details"]["after_upgrade"]["from"]["version"] == "0.2.8"
+    assert restart["details"]["after_upgrade"]["to"]["version"] == "0.2.9"
+    assert "to run 0.2.9 after the upgrade from 0.2.8" in restart["reason"]
+    assert any(k.startswith("runtime:") for k in restart["preconditions"])
+    assert all("uptime" not in k and "memory" not in k for k in restart["preconditions"])
 
+    # Approving the restart alone is refused: it would restart the old code.
+    code, out, err = project.apply_ids(doc, restart["id"])
+    assert code == 3 and f"restart {restart['id']} of recruit is gated by" in err
+
+    # approve --all + one apply: the upgrade, then the restart; the upgrade running first makes nothing stale.
+    plan_file = project.write_plan(doc)
+    assert project.run("approve", str(plan_file), "--all")[0] == 0
+    code, out, err = project.run("apply", str(plan_file))
+    assert code == 0, err
+    assert "restarted recruit (pm2, local); health reports 0.2.9" in out and "No drift remains in recruit." in out
+    assert http_json(f"http://127.0.0.1:{port}/health")["version"] == "0.2.9"
+    assert project.run("plan", "--detailed-exitcode")[0] == 0
+
+
+def test_upgrade_without_its_restart_says_how_to_restart(pm2, tmp_path):
+    project, port = _installed_and_running(pm2, tmp_path)
+    time.sleep(0.05)
+    project.manifest(ref="v0.2.9", install={"generated": []}, extra={"runtime": project.runtime})
+    doc = project.plan()
+    restart_id = project.action(doc, "restart")["id"]
+    code, out, err = project.apply_ids(doc, project.action(doc, "upgrade")["id"])
+    assert code == 0, err
+    # This plan is applied (its ids are spent): the message points at a new plan, where the restart stands alone.
+    assert ("Runtime drift remains: service of recruit started before this install; make a new plan "
+            f"(trueup plan -o plan.json) and approve its restart {restart_id}.") in out
     doc = project.plan()
     kinds = project.kinds(doc)
     assert ("runtime", "stale-process", None) in kinds and ("runtime", "version-mismatch", None) in kinds
     restart = project.action(doc, "restart")
+    assert restart["id"] == restart_id and restart["gated"] == []
     assert set(restart["details"]["resolves"]) >= {"stale-process", "version-mismatch"}
-    assert any(k.startswith("runtime:") for k in restart["preconditions"])
-    assert all("uptime" not in k and "memory" not in k for k in restart["preconditions"])
-
     code, out, err = project.apply_ids(doc, restart["id"])
     assert code == 0, err
     assert http_json(f"http://127.0.0.1:{port}/health")["version"] == "0.2.9"

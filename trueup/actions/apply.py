@@ -10,7 +10,7 @@ from pathlib import Path
 from attrs import define, field
 
 from trueup import config, files, runtime
-from trueup.errors import RefusedError, TrueupError
+from trueup.errors import TrueupError
 from trueup.files.context import FilesContext
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.model.plan import APPLY_ORDER, Action, Plan, TargetKind
@@ -19,6 +19,7 @@ from trueup.planner.document import verify_hash
 from trueup.source import Source, repo_location
 from trueup.state import journal
 from trueup.state import ledger as ledgers
+from trueup.state import lineage as lineages
 from trueup.state.lock import exclusive_lock
 
 # Which provider carries out an action is decided by what its targets are, never by its details or prose.
@@ -40,17 +41,11 @@ def select(plan: Plan, approve: list[str], approve_all: bool) -> list[Action]:
     return selection.choose(plan.actions, approve, all_recommended=approve_all)
 
 
-def _check_gates(chosen: list[Action]) -> None:
-    approved_groups = {a.group for a in chosen}
-    for action in chosen:
-        open_gates = [g for g in action.gated if g not in approved_groups]
-        if open_gates:
-            raise RefusedError(f"upgrade {action.id} of {action.component} is gated by {open_gates[0]}"
-                               + (f" and {len(open_gates) - 1} more" if len(open_gates) > 1 else ""),
-                               hint="approve an action for each gating drift too (accept-local keeps the local change)")
+GATE_HINT = ("approve an action for each gate too (accept-local keeps a local change): "
+             "trueup approve PLAN --with-gates {id}, or --approve ID here")
 
 
-def _already_applied(workspace: Workspace, plan_hash: str) -> str | None:
+def _already_applied(workspace: Workspace, plan_hash: str, lineage: str) -> str | None:
     path = workspace.state_dir / "journal.jsonl"
     if not path.exists():
         return None
@@ -59,7 +54,9 @@ def _already_applied(workspace: Workspace, plan_hash: str) -> str | None:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("event") == "plan-applied" and entry.get("plan_hash") == plan_hash:
+        # One plan_hash may be planned in several workspaces sharing a state dir: the lineage tells them apart.
+        if (entry.get("event") == "plan-applied" and entry.get("plan_hash") == plan_hash
+                and entry.get("lineage") == lineage):
             return entry.get("at")
     return None
 
@@ -67,13 +64,15 @@ def _already_applied(workspace: Workspace, plan_hash: str) -> str | None:
 def apply_plan(workspace: Workspace, plan: Plan, *, approve: list[str], approve_all: bool,
                notify=lambda message: None) -> ApplyReport:
     verify_hash(plan.document, plan.where)
+    # A plan made for another workspace is refused whatever it holds; the workspace's first apply makes its lineage.
+    preconditions.check_lineage(plan, lineages.ensure(workspace.state_dir, workspace.root))
     chosen = select(plan, approve, approve_all)
     report = ApplyReport()
     if not chosen:
         return report
-    _check_gates(chosen)
+    selection.check_gates(plan.actions, chosen, hint=GATE_HINT)
     with exclusive_lock(workspace.state_dir, notify):
-        when = _already_applied(workspace, plan.plan_hash)
+        when = _already_applied(workspace, plan.plan_hash, plan.lineage)
         if when:
             report.already_applied = when
             return report
@@ -84,7 +83,7 @@ def apply_plan(workspace: Workspace, plan: Plan, *, approve: list[str], approve_
         for name in sorted(by_component):
             _apply_component(workspace, workspace.component(name), by_component[name], plan.plan_hash, report)
         journal.record(workspace.state_dir, {"event": "plan-applied", "plan_hash": plan.plan_hash,
-                                             "actions": [a.id for a in chosen]})
+                                             "lineage": plan.lineage, "actions": [a.id for a in chosen]})
     return report
 
 

@@ -27,12 +27,18 @@ def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, 
     remaining = after["summary"]["drift"]
     if remaining:
         lines.append((f"Drift remains: {remaining} item(s) in {', '.join(names)}. Run trueup plan to review them.", "yellow"))
+        # What is left is resolved by a new plan's actions (this plan was applied; its ids are spent).
         for comp in after["components"]:
             for item in comp["drift"]:
                 if item["class"] == "runtime" and item["kind"] == "stale-process":
                     ids = [a["id"] for a in after["actions"] if a["component"] == comp["name"] and a["type"] == "restart"]
                     lines.append((f"Installed files updated. Runtime drift remains: service of {comp['name']} started "
-                                  f"before this install" + (f"; approve restart {ids[0]}" if ids else "") + ".", "yellow"))
+                                  "before this install; make a new plan (trueup plan -o plan.json) and approve "
+                                  + (f"its restart {ids[0]}" if ids else "a restart") + ".", "yellow"))
+                if item["kind"] == "merge-conflict":
+                    lines.append((f"Merge conflict in {item['path']} of {comp['name']}: your file was kept, the new "
+                                  f"version is beside it as {item['expected']['beside']}. Make a new plan and approve "
+                                  "keep-local (recommended), take-new or resolved-by-hand.", "yellow"))
     else:
         lines.append(("No drift remains in " + ", ".join(names) + ".", "green"))
     return lines

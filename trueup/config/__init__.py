@@ -11,7 +11,7 @@ from typing import Any
 from trueup.manifest import ComponentSpec
 from trueup.model.ids import action_id
 from trueup.model.keys import FactKey
-from trueup.model.plan import Action, ActionType, Drift, TargetKind
+from trueup.model.plan import Action, ActionType, Drift, PlanWarning, TargetKind
 from trueup.provider import ApplyContext, ObserveContext, RecheckContext
 
 NAME = "config"
@@ -58,11 +58,15 @@ def propose(spec: ComponentSpec, snapshot: tuple, drift: list[Drift]) -> list[Ac
 
 
 def facts(snapshot: tuple) -> dict[str, Any]:
-    """What a plan's component facts say about its config files: per-entry diffs, and warnings."""
+    """What a plan's component facts say about its config files: per-entry diffs."""
     if not snapshot:
         return {}
-    return {"config": {item["path"]: found.diff for item, found in snapshot},
-            "warnings": [w for _, found in snapshot for w in found.warnings]}
+    return {"config": {item["path"]: found.diff for item, found in snapshot}}
+
+
+def warnings(spec: ComponentSpec, snapshot: tuple) -> list[PlanWarning]:
+    """What plan shows and counts but is not drift: registries trueup cannot vouch for, formatting it cannot keep."""
+    return [w for _, found in snapshot for w in found.warnings]
 
 
 def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:

@@ -13,7 +13,7 @@ from trueup.config.proposals import drift_item, entry_diff, groups
 from trueup.config.reconcile import UNPARSEABLE
 from trueup.config.spec import parse_spec
 from trueup.model.keys import FactKey
-from trueup.model.plan import Drift, DriftClass
+from trueup.model.plan import Drift, DriftClass, PlanWarning
 from trueup.state.registry import CORRUPT, MISSING
 
 
@@ -29,23 +29,29 @@ class ConfigFindings:
     groups: list[dict[str, Any]]
     preconditions: dict[FactKey, Any]
     diff: dict[str, Any]
-    warnings: tuple[str, ...] = field(default=(), converter=_tuple)
+    warnings: tuple[PlanWarning, ...] = field(default=(), converter=_tuple)
 
 
-def _warnings(view: ConfigView) -> list[str]:
+def _warnings(view: ConfigView) -> list[PlanWarning]:
+    """Shown and counted, not drift: what trueup cannot vouch for in this file, and how it stays safe."""
     out = []
     registry = view.registry
+    path = view.spec.path
+
+    def warn(kind: str, message: str) -> None:
+        out.append(PlanWarning(DriftClass.CONFIG, kind, path, message))
+
     if registry.status == CORRUPT:
-        out.append(f"{registry.warning}; existing entries of {view.spec.path} are treated as user-owned")
+        warn("registry-corrupt", f"{registry.warning}; existing entries of {path} are treated as user-owned")
     elif registry.status == MISSING and view.live is not None and view.live.entries:
-        out.append(
-            f"no ownership registry for {view.spec.path} ({view.component}); existing entries are treated as "
-            "user-owned, missing framework entries will be added"
-        )
+        warn("registry-missing",
+             f"no ownership registry for {path} ({view.component}); existing entries are treated as "
+             "user-owned, missing framework entries will be added")
     if view.live is not None and view.secret_bearing and view.key is None:
-        out.append(f"{view.spec.path}: no registry key yet, secret-like entries cannot be verified and are kept")
+        warn("registry-key-missing",
+             f"{path}: no registry key yet, secret-like entries cannot be verified and are kept")
     if view.doc is not None and view.raw and dump(view.doc) != view.raw:
-        out.append(f"{view.spec.path}: formatting is not reproducible; a write would reformat the file")
+        warn("formatting", f"{path}: formatting is not reproducible; a write would reformat the file")
     return out
 
 

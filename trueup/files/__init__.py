@@ -12,7 +12,7 @@ from typing import Any
 from trueup.errors import RefusedError
 from trueup.manifest import ComponentSpec
 from trueup.model.keys import INSTALL_DIR, TREE, FactKey
-from trueup.model.plan import Action, ActionType
+from trueup.model.plan import Action, ActionType, PlanWarning
 from trueup.provider import ObserveContext, RecheckContext
 
 NAME = "files"
@@ -34,6 +34,13 @@ def propose(spec: ComponentSpec, snapshot, drift) -> list[Action]:
     from trueup.files.proposals import propose as propose_files
 
     return propose_files(spec, snapshot, drift)
+
+
+def warnings(spec: ComponentSpec, snapshot) -> list[PlanWarning]:
+    """What plan shows and counts but is not drift: version files that disagree inside the source."""
+    from trueup.files.source_drift import source_warnings
+
+    return source_warnings(spec.ref, snapshot.source)
 
 
 def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trueup.files.backups import removed_backups
+from trueup.files.conflicts import diff_conflicts, without_conflicted
 from trueup.files.generated import diff_generated
 from trueup.files.local_patch import diff_tracked
 from trueup.files.provenance import diff_provenance
@@ -22,5 +23,8 @@ def diff(spec: ComponentSpec, snap: FilesSnapshot, *, require_verified: bool = F
         items += diff_untracked(spec, snap.ledger, snap.live)
         items += removed_backups(spec, snap.ledger, snap.live)
         items += diff_generated(spec, snap.ledger, snap.live)
+        conflicts = diff_conflicts(snap.ledger, snap.live)
+        if conflicts:
+            items = without_conflicted(items, conflicts) + conflicts
     items += diff_secrets(snap.secrets)
     return sorted(items, key=Drift.sort_key)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from trueup.files import import_install, upgrade
+from trueup.files import conflicts, import_install, upgrade
 from trueup.files.snapshot import FilesSnapshot
 from trueup.manifest import ComponentSpec
 from trueup.model.facts import ABSENT
 from trueup.model.ids import action_id
 from trueup.model.keys import file_key
 from trueup.model.plan import Action, ActionType, Drift, TargetKind
-from trueup.model.recommendations import GATING, options
+from trueup.model.recommendations import GATING, offers
 
 A = ActionType
 REASONS = {
@@ -44,8 +44,10 @@ def propose(spec: ComponentSpec, snap: FilesSnapshot, drift: list[Drift]) -> lis
     for item in drift:
         if not item.is_drift:
             continue
-        for kind, recommended in options(item.cls, item.kind):
-            if kind == A.UPGRADE:
+        for kind, recommended, resolution in offers(item.cls, item.kind):
+            if resolution is not None:
+                actions.append(conflicts.propose(spec, snap, item, kind, recommended, resolution))
+            elif kind == A.UPGRADE:
                 actions.append(upgrade.propose(spec, snap, item, gating))
             elif kind == A.IMPORT:
                 actions.append(import_install.propose(spec, snap, item))

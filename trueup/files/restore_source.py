@@ -11,25 +11,35 @@ from trueup.model.plan import Action
 
 
 def run(action: Action, ctx: FilesContext) -> None:
+    if action.details.get("resolution"):  # take-new of a merge conflict
+        from trueup.files import conflicts
+
+        conflicts.run(action, ctx)
+        return
+    for rel in action.targets:
+        restore(ctx, rel, "restore-source")
+
+
+def restore(ctx: FilesContext, rel: str, reason: str) -> None:
+    """Rewrite ``rel`` as the ledger records it, from the installed commit; what stood there is saved first."""
     assert ctx.ledger is not None
     commit = ctx.ledger["source"]["commit"]
-    for rel in action.targets:
-        wanted = ctx.ledger["files"].get(rel)
-        if wanted is None:
-            raise TrueupError(f"{ctx.spec.name}: {rel} was not installed from the source; nothing to restore")
-        expected = FileFact.from_json(wanted)
-        live = ctx.fact(rel)
-        ctx.ledger["accepted"].pop(rel, None)
-        if expected.matches(live):
-            continue
-        if live.type == expected.type and live.sha256 == expected.sha256:
-            os.chmod(ctx.path(rel), int(expected.mode, 8))  # only the mode drifted: no content to save
-            ctx.notes.append(f"restored mode {expected.mode} of {rel}")
-            continue
-        data = ctx.source.show(commit, rel)
-        if data is None:
-            raise TrueupError(f"{ctx.spec.name}: {rel} is missing from installed commit {commit[:12]} in {ctx.source.repo}",
-                              hint="the source history was rewritten; upgrade instead")
-        ctx.backup_local(rel, "restore-source", from_commit=commit)
-        ctx.write_verified(rel, data, wanted)
-        ctx.notes.append(f"restored {rel} from {commit[:12]}")
+    wanted = ctx.ledger["files"].get(rel)
+    if wanted is None:
+        raise TrueupError(f"{ctx.spec.name}: {rel} was not installed from the source; nothing to restore")
+    expected = FileFact.from_json(wanted)
+    live = ctx.fact(rel)
+    ctx.ledger["accepted"].pop(rel, None)
+    if expected.matches(live):
+        return
+    if live.type == expected.type and live.sha256 == expected.sha256:
+        os.chmod(ctx.path(rel), int(expected.mode, 8))  # only the mode drifted: no content to save
+        ctx.notes.append(f"restored mode {expected.mode} of {rel}")
+        return
+    data = ctx.source.show(commit, rel)
+    if data is None:
+        raise TrueupError(f"{ctx.spec.name}: {rel} is missing from installed commit {commit[:12]} in {ctx.source.repo}",
+                          hint="the source history was rewritten; upgrade instead")
+    ctx.backup_local(rel, reason, from_commit=commit)
+    ctx.write_verified(rel, data, wanted)
+    ctx.notes.append(f"restored {rel} from {commit[:12]}")

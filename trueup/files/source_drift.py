@@ -1,19 +1,28 @@
-"""`source` drift: not installed, unmanaged, outdated against the desired commit, version files that disagree."""
+"""`source` drift (not installed, unmanaged, outdated against the desired commit) and the source's warnings
+(version files that disagree inside the upstream tag: a property of the source nobody here can change)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from trueup.files.snapshot import SourceFacts
-from trueup.model.plan import Drift, DriftClass
+from trueup.model.plan import Drift, DriftClass, PlanWarning
 from trueup.model.versions import version_key
+
+
+def source_warnings(ref: str, source: SourceFacts) -> list[PlanWarning]:
+    """Version declarations (version files, the tag) that disagree at the desired commit: a warning, not drift."""
+    if len({version_key(v) for v in source.declarations.values()}) <= 1:
+        return []
+    listed = ", ".join(f"{k}={v}" for k, v in sorted(source.declarations.items()))
+    return [PlanWarning(DriftClass.SOURCE, "version-disagreement", None,
+                        f"version files disagree in the source at {ref}: {listed} (trueup uses {source.version})",
+                        {"version": source.version, "declarations": dict(sorted(source.declarations.items()))})]
 
 
 def diff_source(ledger: dict[str, Any] | None, source: SourceFacts, install_exists: bool) -> list[Drift]:
     desired = {"commit": source.commit, "version": source.version}
     items: list[Drift] = []
-    if len({version_key(v) for v in source.declarations.values()}) > 1:
-        items.append(Drift(DriftClass.SOURCE, "version-disagreement", None, source.version, dict(source.declarations)))
     if ledger is None:
         items.append(Drift(DriftClass.SOURCE, "unmanaged" if install_exists else "not-installed", None, desired, None))
         return items

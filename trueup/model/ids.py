@@ -11,9 +11,12 @@ from trueup.state.ledger_entry import json_default
 ID_LENGTH = 12
 
 
-def action_id(component: str, action_type: str, targets: tuple[str, ...] | list[str]) -> str:
-    """Same component, type and targets → same id, in every plan of the same state."""
-    key = "\0".join([component, action_type, *sorted(targets)])
+def action_id(component: str, action_type: str, targets: tuple[str, ...] | list[str],
+              resolution: str | None = None) -> str:
+    """Same component, type and targets (and resolution, where one drift offers a type twice) → same id,
+    in every plan of the same state."""
+    kind = action_type if resolution is None else f"{action_type}/{resolution}"
+    key = "\0".join([component, kind, *sorted(targets)])
     return hashlib.sha256(key.encode()).hexdigest()[:ID_LENGTH]
 
 

@@ -85,6 +85,22 @@ class Drift:
 
 
 @frozen
+class PlanWarning:
+    """Shown in every view and counted, but not drift: nothing the operator approves here could change it
+    (version files that disagree inside the upstream tag; a config registry trueup cannot vouch for).
+    ``trueup plan --strict`` makes warnings fail ``--detailed-exitcode``."""
+
+    cls: DriftClass
+    kind: str
+    path: str | None
+    message: str
+    details: dict[str, Any] = field(factory=dict)
+
+    def sort_key(self) -> tuple:
+        return (str(self.cls), self.path or "", self.kind, self.message)
+
+
+@frozen
 class Action:
     """A proposed repair. ``reason`` explains it to people; apply never reads it."""
 
@@ -111,11 +127,12 @@ class ComponentResult:
     drift: tuple[Drift, ...] = field(converter=_tuple)
     facts: dict[str, Any] = field(factory=dict)
     unobserved: str | None = None
+    warnings: tuple[PlanWarning, ...] = field(default=(), converter=_tuple)
 
 
 @frozen
 class Plan:
-    """A plan file decoded: its hash, where it was made, and its actions in file order.
+    """A plan file decoded: its hash, the lineage of the workspace it was made for, and its actions in file order.
 
     ``document`` is the JSON itself, which renderers read and approve rewrites (never compared).
     """
@@ -124,4 +141,5 @@ class Plan:
     document: dict[str, Any] = field(eq=False, repr=False)
     plan_hash: str
     workspace: str
+    lineage: str
     actions: tuple[Action, ...] = field(converter=_tuple)

@@ -10,8 +10,18 @@ from __future__ import annotations
 from trueup.model.plan import ActionType as A
 from trueup.model.plan import DriftClass as C
 
-RECOMMENDATIONS: dict[tuple[C, str], tuple[A, tuple[A, ...]]] = {
+# An offer is an action type, or (type, resolution) where one drift offers a type in more than one way: the
+# resolution tells those apart (it is the action's ``details.resolution`` and part of its id).
+Offer = A | tuple[A, str]
+
+RECOMMENDATIONS: dict[tuple[C, str], tuple[Offer, tuple[Offer, ...]]] = {
     (C.LOCAL_PATCH, "modified"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
+    # An upgrade's three-way merge conflicted: the live file was kept and the new version written beside it
+    # as <path>.trueup-new. Keep the local file (the new version is recorded as seen, so the next upgrade
+    # merges from it), take the new one (the local file saved as a backup), or accept the live file as
+    # merged by hand. Each removes <path>.trueup-new (saved as a backup if it was edited).
+    (C.LOCAL_PATCH, "merge-conflict"): ((A.ACCEPT_LOCAL, "keep-local"),
+                                        ((A.RESTORE_SOURCE, "take-new"), (A.ACCEPT_LOCAL, "resolved-by-hand"))),
     (C.FILE, "missing"): (A.RESTORE_SOURCE, (A.ACCEPT_LOCAL,)),
     (C.FILE, "mode-changed"): (A.RESTORE_SOURCE, (A.ACCEPT_LOCAL,)),
     (C.FILE, "type-changed"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
@@ -42,18 +52,30 @@ RECOMMENDATIONS: dict[tuple[C, str], tuple[A, tuple[A, ...]]] = {
 # Drift an upgrade must not run over unless an action for it is approved too: it would bury a local change.
 GATING: frozenset[tuple[C, str]] = frozenset({
     (C.LOCAL_PATCH, "modified"),
+    (C.LOCAL_PATCH, "merge-conflict"),  # another merge would overwrite <path>.trueup-new
     (C.BACKUP, "unacknowledged"),
 })
 
 
-def options(cls: C, kind: str) -> tuple[tuple[A, bool], ...]:
-    """(action type, recommended) for every action that resolves this drift; empty when none does."""
+def _split(offer: Offer) -> tuple[A, str | None]:
+    return (offer, None) if isinstance(offer, A) else offer
+
+
+def offers(cls: C, kind: str) -> tuple[tuple[A, bool, str | None], ...]:
+    """(action type, recommended, resolution or None) for every action that resolves this drift, recommended first."""
     if (cls, kind) not in RECOMMENDATIONS:
         return ()
     recommended, alternatives = RECOMMENDATIONS[(cls, kind)]
-    return ((recommended, True), *((alt, False) for alt in alternatives))
+    return tuple((type_, i == 0, resolution)
+                 for i, (type_, resolution) in enumerate(_split(o) for o in (recommended, *alternatives)))
+
+
+def options(cls: C, kind: str) -> tuple[tuple[A, bool], ...]:
+    """(action type, recommended) for every action that resolves this drift; empty when none does."""
+    return tuple((type_, recommended) for type_, recommended, _ in offers(cls, kind))
 
 
 def resolved_by(cls: C, action: A) -> frozenset[str]:
     """The kinds of ``cls`` an action of this type resolves (a restart: every runtime kind it can fix)."""
-    return frozenset(k for (c, k), (rec, alts) in RECOMMENDATIONS.items() if c == cls and (rec == action or action in alts))
+    return frozenset(k for (c, k), (rec, alts) in RECOMMENDATIONS.items()
+                     if c == cls and action in {_split(o)[0] for o in (rec, *alts)})

@@ -13,6 +13,7 @@ from trueup.model.plan import Action, ComponentResult, Drift, Status
 from trueup.planner import document
 from trueup.planner.write_guard import planning
 from trueup.provider import ObserveContext
+from trueup.state import lineage as lineages
 
 
 def _status(drift: list[Drift], ledger: dict[str, Any] | None, install_exists: bool) -> Status:
@@ -33,9 +34,13 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> 
     drift_of = {files: files.diff(spec, files_snap, require_verified=require_verified),
                 **{p: p.diff(spec, snapshots[p]) for p in BUILT_ON_FILES}}
     drift = [d for items in drift_of.values() for d in items]
+    proposed = [a for p, snap in snapshots.items() for a in p.propose(spec, snap, drift_of[p])]
+    # An upgrade changes what the declared service runs: the same plan carries the restart it will need.
+    proposed = runtime.with_upgrade(spec, snapshots[runtime], proposed)
     # Every action is also checked against the component-wide facts: its manifest entry, ledger and commit.
-    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions})
-               for p, snap in snapshots.items() for a in p.propose(spec, snap, drift_of[p])]
+    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions}) for a in proposed]
+    # Shown and counted, never drift: what no action here could change (version files disagreeing upstream).
+    warnings = sorted((w for p, snap in snapshots.items() for w in p.warnings(spec, snap)), key=lambda w: w.sort_key())
 
     status = _status(drift, files_snap.ledger, files_snap.install_exists)
     unobserved = runtime.unobserved(snapshots[runtime])
@@ -51,7 +56,7 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> 
     }
     for provider in BUILT_ON_FILES:
         facts.update(provider.facts(snapshots[provider]))
-    return ComponentResult(spec.name, status, drift, facts, unobserved), actions
+    return ComponentResult(spec.name, status, drift, facts, unobserved, warnings), actions
 
 
 def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,
@@ -66,9 +71,11 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet)
     results: list[ComponentResult] = []
     actions: list[Action] = []
+    # The workspace's first plan makes its lineage: before the guard, which allows writes to cache and sources only.
+    lineage = lineages.ensure(workspace.state_dir, workspace.root)
     with planning(workspace.state_dir):
         for spec in specs:
             result, proposed = assess(spec, ctx, workspace.require_verified)
             results.append(result)
             actions += proposed
-    return document.build(workspace.root, results, actions)
+    return document.build(workspace.root, lineage, results, actions)

@@ -14,6 +14,7 @@ from trueup.manifest import ComponentSpec, Workspace
 from trueup.model import keys
 from trueup.model.keys import FactKey
 from trueup.model.plan import Action, Plan, TargetKind
+from trueup.planner.document import recorded, verify_hash
 from trueup.provider import RecheckContext
 
 PROVIDERS = {keys.FILES: files, keys.CONFIG: config, keys.RUNTIME: runtime}
@@ -70,26 +71,45 @@ def check_targets(spec: ComponentSpec, action: Action) -> None:
             safe_target(spec.install_path, target)
 
 
+def check_lineage(plan: Plan, lineage: str | None) -> None:
+    """Refuse (exit 3) a plan made for another workspace, naming both lineages."""
+    if plan.lineage != lineage:
+        here = f"this workspace's is {lineage}" if lineage else "this workspace has none yet (no plan was made here)"
+        raise RefusedError(f"{plan.where}: plan was made for another workspace: its lineage is {plan.lineage}, {here}",
+                           hint="plan again in this workspace: trueup plan -o FILE")
+
+
 def check(workspace: Workspace, actions: list[Action] | tuple[Action, ...]) -> None:
     """Refuse (exit 3) when any target is out of bounds or any precondition no longer holds."""
     ctx = RecheckContext(workspace)
+    root = str(workspace.root)
     for action in actions:
         spec = workspace.component(action.component)
         check_targets(spec, action)
         for key, expected in sorted(action.preconditions.items()):
-            if observe_now(spec, key, ctx) != expected:
+            if recorded(key, observe_now(spec, key, ctx), root) != expected:
                 raise RefusedError(f"plan is stale: {describe(key)} of {spec.name} changed since the plan was made; "
                                    "run trueup plan again")
 
 
-def staleness_warning(plan: Plan, workspace_dir) -> str | None:
-    """Why a plan file no longer describes the world (altered or stale), or None; show warns, never refuses."""
-    from trueup.manifest import find_workspace, load_workspace
-    from trueup.planner.document import verify_hash
+def staleness_warning(plan: Plan, workspace_dir) -> tuple[str, str] | None:
+    """("warning", why) when a plan no longer describes this workspace (altered, made for another one, stale);
+    ("note", ...) when there is no workspace to check it against; None when it holds. show warns, never refuses.
+
+    The workspace is the one every command uses (--workspace, TRUEUP_WORKSPACE, the current directory), never a
+    path the plan names: plans are portable, and one reviewed away from its workspace is no error.
+    """
+    from trueup.manifest import MANIFEST_NAME, find_workspace, load_workspace
+    from trueup.state import lineage as lineages
 
     try:
         verify_hash(plan.document, plan.where)
-        check(load_workspace(find_workspace(workspace_dir or plan.workspace)), plan.actions)
+        root = find_workspace(workspace_dir)
+        if not (root / MANIFEST_NAME).is_file():
+            return ("note", f"not checked for staleness: no {MANIFEST_NAME} here (pass --workspace DIR to check)")
+        workspace = load_workspace(root)
+        check_lineage(plan, lineages.read(workspace.state_dir, workspace.root))
+        check(workspace, plan.actions)
     except TrueupError as exc:
-        return exc.message
+        return ("warning", exc.message)
     return None

@@ -10,7 +10,7 @@ SYMBOLS = {
     "not-installed": "+", "untracked": "+", "missing": "-", "removed": "-", "outdated": "~", "modified": "~",
     "mode-changed": "~", "type-changed": "~", "stale": "~", "edited": "~", "unrecorded": "~",
     "unacknowledged": "!", "unmanaged": "!", "version-disagreement": "!", "unverified": "!", "commit-missing": "!",
-    "template-missing": "!",
+    "template-missing": "!", "merge-conflict": "!",
 }
 OP_SYMBOLS = {"add": "+", "replace": "~", "merge": "~", "keep-beside": "!", "remove": "-", "keep": "!", "forget": "-"}
 STATUS_STYLE = {"clean": "green", "drifted": "yellow", "not-installed": "cyan", "unmanaged": "magenta",
@@ -65,6 +65,10 @@ def describe(item: dict[str, Any]) -> str:
         return "version files disagree: " + ", ".join(f"{k}={v}" for k, v in sorted(actual.items()))
     if kind in ("modified", "mode-changed", "type-changed"):
         return f"{kind}: was {_short(expected)}, now {_short(actual)}"
+    if kind == "merge-conflict":
+        to = (expected.get("to_commit") or "")[:12]
+        return (f"upgrade{' to ' + to if to else ''} could not merge the local changes: local file kept, new version "
+                f"beside it as {expected['beside']}" + (" (local file edited since)" if actual.get("edited") else ""))
     if kind == "missing" and item["class"] == "file":
         return "missing"
     if kind == "untracked":
@@ -89,10 +93,15 @@ def _by_component(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _warnings_note(document: dict[str, Any]) -> str:
+    count = document["summary"].get("warnings", 0)
+    return f" {count} warning{'s' if count != 1 else ''} (not drift; --strict fails on them)." if count else ""
+
+
 def summary_line(document: dict[str, Any]) -> str:
     actions = document["actions"]
     if not actions and not document["summary"]["drift"]:
-        return "No drift. The installs match their sources and ledgers."
+        return "No drift. The installs match their sources and ledgers." + _warnings_note(document)
     counts = Counter(a["type"] for a in actions if a["recommended"])
     detail = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
     alternatives = sum(1 for a in actions if not a["recommended"])
@@ -100,7 +109,7 @@ def summary_line(document: dict[str, Any]) -> str:
     approved = sum(1 for a in actions if a["approved"])
     if approved:
         text += f", {approved} approved"
-    return text + f"; {document['summary']['drift']} drift items."
+    return text + f"; {document['summary']['drift']} drift items." + _warnings_note(document)
 
 
 def _action_line(action: dict[str, Any]) -> str:
@@ -112,6 +121,8 @@ def _action_line(action: dict[str, Any]) -> str:
         target = f"{len(action['targets'])} paths"
     else:
         target = ", ".join(action["targets"])
+    if action.get("details", {}).get("resolution"):  # one drift offering a type twice: say which way this is
+        target = f"{action['details']['resolution']}: {target}"
     return f"{check} {action['id']} {marker}{action['type']:<16} {target}"
 
 
@@ -123,8 +134,8 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
         status = comp["status"]
         lines.append((f"# {comp['name']}: {status}" + (f" ({comp['unobserved']})" if comp.get("unobserved") else ""),
                       f"bold {STATUS_STYLE.get(status, '')}".strip()))
-        for warning in comp.get("facts", {}).get("warnings", []):
-            lines.append((f"  warning: {warning}", "yellow"))
+        for warning in comp.get("warnings", []):
+            lines.append((f"  warning: {warning['message']}", "yellow"))
         for item in comp["drift"]:
             where = item["path"] or "(component)"
             lines.append((f"  {SYMBOLS.get(item['kind'], '~')} {item['class']:<11} {where}  {describe(item)}",
@@ -156,15 +167,20 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
 
 def markdown(document: dict[str, Any]) -> str:
     out = ["## trueup plan", ""]
-    out.append("| component | status | drift | actions |")
-    out.append("|---|---|---|---|")
+    out.append("| component | status | drift | warnings | actions |")
+    out.append("|---|---|---|---|---|")
     actions = _by_component(document)
     for comp in document["components"]:
-        out.append(f"| `{comp['name']}` | {comp['status']} | {len(comp['drift'])} | {len(actions.get(comp['name'], []))} |")
+        out.append(f"| `{comp['name']}` | {comp['status']} | {len(comp['drift'])} | {len(comp.get('warnings', []))} | "
+                   f"{len(actions.get(comp['name'], []))} |")
     for comp in document["components"]:
-        if not comp["drift"] and not actions.get(comp["name"]):
+        if not comp["drift"] and not actions.get(comp["name"]) and not comp.get("warnings"):
             continue
         out += ["", f"### `{comp['name']}` — {comp['status']}", ""]
+        for warning in comp.get("warnings", []):
+            out.append(f"> **warning** ({warning['kind']}): {warning['message']}")
+        if comp.get("warnings"):
+            out.append("")
         if comp["drift"]:
             out += ["| | class | path | what |", "|---|---|---|---|"]
             for item in comp["drift"]:
@@ -175,7 +191,9 @@ def markdown(document: dict[str, Any]) -> str:
             for action in actions[comp["name"]]:
                 targets = (", ".join(f"`{t}`" for t in action["targets"]) if action["type"] != "upgrade"
                            else f"{len(action['targets'])} paths")
-                out.append(f"| {'[x]' if action['approved'] else '[ ]'} | `{action['id']}` | {action['type']} | {targets} | "
+                kind = action["type"] + (f" ({action['details']['resolution']})"
+                                         if action.get("details", {}).get("resolution") else "")
+                out.append(f"| {'[x]' if action['approved'] else '[ ]'} | `{action['id']}` | {kind} | {targets} | "
                            f"{'yes' if action['recommended'] else 'alternative'} | {', '.join(action['gated']) or '-'} |")
     out += ["", f"**{summary_line(document)}**", ""]
     return "\n".join(out)

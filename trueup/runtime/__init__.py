@@ -1,8 +1,9 @@
 """The runtime provider: what a service manager (PM2, systemd, launchd, Docker) runs, observed read-only.
 
 observe asks the manager (locally or over ssh); diff compares it with the declaration and the install
-ledger (runtime/diff.py); propose offers one restart for every drift a restart resolves; apply restarts
-and waits until the service is back (runtime/restart.py).
+ledger (runtime/diff.py); propose offers one restart for every drift a restart resolves, and with_upgrade
+the restart an upgrade of the component's files will need; apply restarts and waits until the service is
+back (runtime/restart.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from trueup.errors import RefusedError
 from trueup.manifest import ComponentSpec
 from trueup.model.ids import action_id, group_key
 from trueup.model.keys import FactKey
-from trueup.model.plan import Action, ActionType, Drift, DriftClass, TargetKind
+from trueup.model.plan import Action, ActionType, Drift, DriftClass, PlanWarning, TargetKind
 from trueup.provider import ApplyContext, ObserveContext, RecheckContext
 
 NAME = "runtime"
@@ -48,21 +49,65 @@ def propose(spec: ComponentSpec, snapshot, drift: list[Drift]) -> list[Action]:
     """One restart resolves every runtime drift a restart can fix (stale code, old env, stopped, unsaved)."""
     if snapshot is None:
         return []
-    from trueup.runtime.drift import RESTART_RESOLVES, restart_preconditions
+    from trueup.runtime.drift import RESTART_RESOLVES
 
     rspec, robs, _ = snapshot
     kinds = sorted({d.kind for d in drift if d.cls == DriftClass.RUNTIME and d.is_drift and d.kind in RESTART_RESOLVES})
     # A manager that does not know the service cannot restart it: trueup restarts, it does not define.
     if not kinds or not robs.reachable or robs.facts.get("present") is False:
         return []
-    return [Action(
+    return [_restart(spec, rspec, robs, kinds)]
+
+
+def _label(version_or_commit: dict[str, Any] | None) -> str:
+    if not version_or_commit:
+        return "nothing installed"
+    return version_or_commit.get("version") or str(version_or_commit.get("commit"))[:12]
+
+
+def _restart(spec: ComponentSpec, rspec, robs, kinds: list[str], upgrade: Action | None = None) -> Action:
+    from trueup.runtime.drift import restart_preconditions
+
+    details: dict[str, Any] = {"runtime": rspec.manager, "resolves": kinds, "save": "unsaved" in kinds}
+    why = ", ".join(kinds)
+    gated: tuple[str, ...] = ()
+    if upgrade is not None:
+        moves = {"from": upgrade.details.get("from"), "to": upgrade.details.get("to")}
+        details["after_upgrade"] = {"group": upgrade.group, **moves}
+        why += ("; " if why else "") + f"to run {_label(moves['to'])} after the upgrade from {_label(moves['from'])}"
+        # Restarting for an upgrade that is not applied would restart the old code for nothing: refused alone.
+        # A restart that repairs drift of its own (stopped, stale, unsaved) stands on its own.
+        gated = () if kinds else (upgrade.group,)
+    return Action(
         id=action_id(spec.name, ActionType.RESTART, (rspec.service,)), type=ActionType.RESTART, component=spec.name,
         target_kind=TargetKind.SERVICE, targets=(rspec.service,),
         group=group_key(spec.name, DriftClass.RUNTIME, rspec.service), recommended=True,
         preconditions=restart_preconditions(robs),
-        reason=f"restart {rspec.service} through {rspec.manager} ({', '.join(kinds)})",
-        details={"runtime": rspec.manager, "resolves": kinds, "save": "unsaved" in kinds},
-    )]
+        reason=f"restart {rspec.service} through {rspec.manager} ({why})",
+        gated=gated, details=details,
+    )
+
+
+def with_upgrade(spec: ComponentSpec, snapshot, actions: list[Action]) -> list[Action]:
+    """``actions`` with the restart an upgrade of the files will need, so one plan and one apply end with the
+    service running the new version (apply restarts last, after the upgrade).
+
+    The restart's preconditions are what the manager reports of the running process (pid, start time,
+    command): an upgrade rewrites files, not those, so applying the upgrade first leaves them as planned.
+    """
+    upgrade = next((a for a in actions if a.type == ActionType.UPGRADE and a.target_kind == TargetKind.FILE), None)
+    if snapshot is None or upgrade is None:
+        return actions
+    rspec, robs, _ = snapshot
+    if robs.skipped or not robs.reachable or not robs.facts.get("present"):
+        return actions  # nothing known runs this component's code, or trueup cannot restart it
+    planned = next((a for a in actions if a.type == ActionType.RESTART), None)
+    kinds = list(planned.details["resolves"]) if planned is not None else []
+    return [a for a in actions if a is not planned] + [_restart(spec, rspec, robs, kinds, upgrade)]
+
+
+def warnings(spec: ComponentSpec, snapshot) -> list[PlanWarning]:
+    return []
 
 
 def facts(snapshot) -> dict[str, Any]:

@@ -71,6 +71,29 @@ def write_text(path: Path, text: str, mode: int | None = None) -> None:
     write_bytes(path, text.encode("utf-8"), mode)
 
 
+def create_text(path: Path, text: str) -> bool:
+    """Write ``path`` atomically only if nothing is there yet; False (and nothing written) if something is.
+
+    A hard link of the finished temp file is all-or-nothing and fails if the name exists, so two writers
+    racing to create the file leave exactly one's content, whole.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(path)
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(path.parent)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def canonical_json(document: Any) -> str:
     """The one serialisation trueup writes and hashes: sorted keys, two-space indent, final newline."""
     from trueup.state.ledger_entry import json_default
