@@ -1,6 +1,7 @@
 """Benchmark `trueup plan` against sha256sum -c, aide --check and git status on the same trees, in one run.
 
 Usage: python benchmarks/run.py [--sizes 10k,100k] [--runs N] [--out docs/performance.md] [--keep]
+       python benchmarks/run.py --drift10k [--runs N]   (only the many-drift-items rows: a few minutes)
 
 For each size it builds a workspace under /tmp (fixed-seed tree from gen_tree.py committed to a git
 source repo, a trueup.yaml, installed with plan/approve/apply), then times every command N times with
@@ -152,6 +153,100 @@ def small_plan(base: Path, runs: int) -> dict:
             "trueup --help": timed(f"{TRUEUP} --help", ws, runs)}
 
 
+def drift_plan(base: Path, items: int, runs: int) -> dict:
+    """A 10k-file install with ``items`` drift items no directory summary can fold: half of them tracked files
+    rewritten (local patches, two actions each), half new files beside tracked ones (one action each)."""
+    ws = base / f"drift{items}"
+    src = ws / "src" / "big"
+    sh(gen(str(src), "--files 10000", f"--bytes {40 << 20}"))
+    sh(GIT + ["init", "-q", str(src)])
+    sh(GIT + ["add", "-A"], cwd=src)
+    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
+    sh(GIT + ["tag", "v1"], cwd=src)
+    write_manifest(ws, "v1")
+    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    inst = ws / "installed" / "big"
+    tracked = sorted(p for p in inst.rglob("*") if p.is_file() and ".trueup" not in p.parts)
+    for i, path in enumerate(tracked[: items // 2]):
+        path.write_bytes(path.read_bytes()[:64] + f"patched {i}\n".encode())
+    for i, path in enumerate(tracked[: items - items // 2]):
+        (path.parent / f"new{i}.txt").write_text(f"new {i}\n")
+    time.sleep(2.1)  # past the stat cache's racy window, so the warm rows are warm
+    r: dict[str, dict] = {}
+    sh(f"{TRUEUP} plan -o p.json", cwd=ws, check=False)
+    r[f"trueup plan ({items} drift items, warm)"] = timed(f"{TRUEUP} plan -o p.json", ws, runs)
+    r[f"trueup plan --no-cache ({items} drift items)"] = timed(f"{TRUEUP} plan --no-cache -o p.json", ws, runs)
+    shutil.copy(ws / "p.json", ws / "p0.json")
+    r[f"trueup show ({items} drift items)"] = timed(f"{TRUEUP} show p0.json", ws, runs)
+    r[f"trueup show --json ({items} drift items)"] = timed(f"{TRUEUP} show p0.json --json", ws, runs)
+    r[f"trueup approve --all ({items} drift items)"] = timed(f"{TRUEUP} approve p.json --all", ws, runs,
+                                                            prepare="cp p0.json p.json")
+    r[f"apply's precondition check ({items} drift items)"] = timed(f"{PY} {HERE / 'recheck.py'} p0.json", ws, runs)
+    return r
+
+
+def untracked_dir_plan(base: Path, runs: int, n: int = 60_000) -> dict:
+    """A 10-file install with a forgotten node_modules/ of ``n`` files: one drift item."""
+    ws = base / "untracked-dir"
+    src = ws / "src" / "big"
+    sh(gen(str(src), "--files 10", "--bytes 40000"))
+    sh(GIT + ["init", "-q", str(src)])
+    sh(GIT + ["add", "-A"], cwd=src)
+    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
+    sh(GIT + ["tag", "v1"], cwd=src)
+    write_manifest(ws, "v1")
+    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    nm = ws / "installed" / "big" / "node_modules"
+    for i in range(n):
+        d = nm / f"pkg{i // 100}" / ("lib" if i % 2 else "")
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.js").write_text(f"module.exports = {i};\n")
+    time.sleep(2.1)
+    sh(f"{TRUEUP} plan -o p.json", cwd=ws, check=False)
+    return {f"trueup plan (untracked dir of {n} files, warm)": timed(f"{TRUEUP} plan -o p.json", ws, runs),
+            f"trueup plan --no-cache (untracked dir of {n} files)": timed(f"{TRUEUP} plan --no-cache -o p.json", ws,
+                                                                           runs),
+            f"trueup show (untracked dir of {n} files)": timed(f"{TRUEUP} show p.json", ws, runs)}
+
+
+def pycs_fresh() -> list[str]:
+    """Modules of trueup (and of the dependencies every start imports) whose byte-compiled file is missing or
+    stale: each start compiles them again when PYTHONDONTWRITEBYTECODE is set, as it is on this machine."""
+    import importlib.util
+
+    import sysconfig
+
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    deps = [purelib / d for d in ("typer", "click", "rich", "attr", "attrs", "ruamel", "pathspec")]
+    stale = []
+    for path in [p for d in (REPO / "trueup", *deps) if d.exists() for p in d.rglob("*.py")]:
+        pyc = Path(importlib.util.cache_from_source(str(path)))
+        st = path.stat()
+        # Python's own test: the pyc header records the source's mtime and size (unless hash-based, flags != 0).
+        header = pyc.read_bytes()[:16] if pyc.exists() else b""
+        if len(header) < 16 or (int.from_bytes(header[4:8], "little") == 0 and (
+                int.from_bytes(header[8:12], "little") != int(st.st_mtime) & 0xFFFFFFFF
+                or int.from_bytes(header[12:16], "little") != st.st_size & 0xFFFFFFFF)):
+            stale.append(str(path))
+    return stale
+
+
+def compile_trueup() -> None:
+    # An installed package is byte-compiled by pip; an editable checkout is not, and where
+    # PYTHONDONTWRITEBYTECODE is set every start would compile trueup from source (~50 ms; more for a
+    # checkout edited since: see docs/performance.md, "Start-up and byte-compiled files").
+    import sysconfig
+
+    # The dependencies too: pip under PYTHONDONTWRITEBYTECODE leaves them without .pyc files (~0.2 s a start).
+    sh([PY, "-m", "compileall", "-q", str(REPO / "trueup"), sysconfig.get_paths()["purelib"]], check=False)
+    stale = pycs_fresh()
+    if stale:
+        raise SystemExit(f"byte-compiled files still stale after compileall: {stale[:3]}; timings would include "
+                         "compiling trueup")
+    print("byte-compiled files of trueup and its dependencies are fresh: no timing below includes compiling them",
+          file=sys.stderr)
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     git = sh(["git", "--version"]).stdout.decode().strip()
@@ -192,24 +287,32 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=Path("/tmp/trueup-bench"))
     ap.add_argument("--out", type=Path, help="write the markdown report here (else stdout)")
     ap.add_argument("--keep", action="store_true", help="keep the generated trees")
+    ap.add_argument("--drift10k", action="store_true",
+                    help="only the many-drift-items rows (2,500 and 10,000 items; a 60,000-file untracked directory)")
     args = ap.parse_args()
     shutil.rmtree(args.base, ignore_errors=True)
     args.base.mkdir(parents=True)
-    # An installed package is byte-compiled by pip; an editable checkout is not, and where
-    # PYTHONDONTWRITEBYTECODE is set every start would compile trueup from source (~50 ms).
-    sh([PY, "-m", "compileall", "-q", str(REPO / "trueup")])
+    compile_trueup()
     report = [f"Machine: {machine()}", ""]
     results: dict[str, dict] = {}
+    if args.drift10k:
+        args.sizes = ""
     try:
-        for size in args.sizes.split(","):
+        if args.drift10k or "10k" in args.sizes.split(","):
+            drift = {**drift_plan(args.base, 2_500, args.runs), **drift_plan(args.base, 10_000, args.runs),
+                     **untracked_dir_plan(args.base, args.runs)}
+            report += ["### many drift items", "", table(drift), ""]
+            print("\n".join(report), file=sys.stderr)
+        for size in filter(None, args.sizes.split(",")):
             results[size] = bench_size(args.base, size, args.runs)
             report += [f"### {size} files ({SIZES[size][1] >> 20} MB)", "", table(results[size]), ""]
             report += [f"- {name}: **{v:.2f}×**" for name, v in ratios(results[size])] + [""]
             print("\n".join(report), file=sys.stderr)
             if not args.keep:
                 shutil.rmtree(args.base / size, ignore_errors=True)
-        small = small_plan(args.base, args.runs * 2)
-        report += ["### startup", "", table(small), ""]
+        small = small_plan(args.base, args.runs * 2) if not args.drift10k else {}
+        if small:
+            report += ["### startup", "", table(small), ""]
         if "10k" in results and "100k" in results:
             report += ["### scaling 100k / 10k (wall)", ""]
             for name in results["10k"]:

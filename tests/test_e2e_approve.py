@@ -85,10 +85,10 @@ def test_approve_reports_what_it_added_this_time(installed):
     path = installed.write_plan(doc)
     accept = installed.action(doc, "accept-local", "server/util.js")
     code, out, err = installed.run("approve", str(path), accept["id"])
-    assert code == 0 and out.startswith(f"1 action(s) approved in {path} (1 approved in all):")
+    assert code == 0 and out.startswith(f"1 action approved in {path} (1 approved in all):")
     assert f"+ {accept['id']} accept-local app: server/util.js" in out
     code, out, err = installed.run("approve", str(path), "--all")
-    assert code == 0 and out.startswith(f"1 action(s) approved in {path} (2 approved in all):")
+    assert code == 0 and out.startswith(f"1 action approved in {path} (2 approved in all):")
     assert accept["id"] not in out and installed.action(doc, "accept-local", "x.bak")["id"] in out
     code, out, err = installed.run("approve", str(path), "--all")
     assert code == 0 and out.startswith(f"Nothing new approved in {path} (2 approved in all).")

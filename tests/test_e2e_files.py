@@ -160,7 +160,8 @@ def test_show_human_markdown_and_stale_warning(installed):
     code, out, err = installed.run("show", str(installed.root / "plan.json"))
     assert code == 0 and "server/util.js" in out and "Plan: 2 actions" in out and not err
     code, out, _ = installed.run("show", str(installed.root / "plan.json"), "--markdown")
-    assert out.startswith("## trueup plan") and "| ~ | local-patch | `server/util.js` |" in out
+    assert out.startswith("<!-- trueup plan_hash: ") and "\n## trueup plan\n" in out
+    assert "| ~ | local-patch | server/util.js |" in out
     (installed.install / "server/util.js").write_text("patched again\n")
     code, out, err = installed.run("show", str(installed.root / "plan.json"))
     assert code == 0 and "plan is stale: file server/util.js" in err and "server/util.js" in out

@@ -48,7 +48,8 @@ def test_operator_files_never_touched_and_removed_edited_file_kept(installed):
     assert (installed.install / "docs/old.md").read_text() == "old docs, annotated\n"
     assert (installed.install / "notes.txt").read_text() == "mine\n"
     assert "docs/old.md" in installed.ledger()["accepted"]
-    assert installed.kinds() == set()
+    # Kept, but not silently: an edit nothing loads any more stays visible until the operator decides.
+    assert installed.kinds() == {("local-patch", "orphaned-patch", "docs/old.md")}
 
 
 def test_gated_upgrade_refused_until_patch_is_handled(installed):

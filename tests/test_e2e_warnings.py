@@ -53,7 +53,7 @@ def test_warnings_in_markdown_and_show(split):
     plan_file = split.write_plan(split.plan())
     code, out, _ = split.run("show", str(plan_file), "--markdown")
     assert code == 0
-    assert "| component | status | drift | warnings | actions |" in out and "| `app` | clean | 0 | 1 | 0 |" in out
+    assert "| component | status | drift | warnings | actions |" in out and "| app | clean | 0 | 1 | 0 |" in out
     assert f"> **warning** (version-disagreement): {MESSAGE}" in out
     code, out, _ = split.run("show", str(plan_file))
     assert f"warning: {MESSAGE}" in out

@@ -19,7 +19,7 @@ components:
     ("text", "expected"),
     [
         (GOOD.replace("      path: installed/recruit", "      path: installed/recruit\n      ignor: [x]"),
-         "trueup.yaml:8: components[0].install.ignor: is not a known field (hint: remove it or use one of: backups, generated, ignore, path, secrets)"),
+         "trueup.yaml:8: components[0].install.ignor: is not a known field (hint: remove it or use one of: backups, generated, ignore, modes, path, secrets)"),
         (GOOD.replace("version: 1", "version: 2"), "trueup.yaml:1: version: must be 1, not 2 (hint: set it to 1)"),
         (GOOD.replace("ref: v0.2.9}", "ref: v0.2.9, x: 1}"), "trueup.yaml:5: components[0].source.x: is not a known field"),
         (GOOD.replace("    source: {repo: src/recruit, ref: v0.2.9}\n", ""), "trueup.yaml:4: components[0].source: is required (hint: add source:)"),

@@ -36,6 +36,7 @@ EXPECTED_RECOMMENDATIONS = {
     ("local-patch", "modified"): ("accept-local", ("restore-source",)),
     ("local-patch", "merge-conflict"): ("accept-local:keep-local",
                                         ("restore-source:take-new", "accept-local:resolved-by-hand")),
+    ("local-patch", "orphaned-patch"): ("accept-local", ("restore-source",)),  # edited, removed upstream: keep or delete
     ("file", "missing"): ("restore-source", ("accept-local",)),
     ("file", "mode-changed"): ("restore-source", ("accept-local",)),
     ("file", "type-changed"): ("accept-local", ("restore-source",)),
@@ -53,6 +54,7 @@ EXPECTED_RECOMMENDATIONS = {
     ("config", "obsolete"): ("upgrade", ()),
     ("config", "user-modified"): ("accept-local", ("restore-source",)),
     ("config", "obsolete-user-modified"): ("accept-local", ("restore-source",)),
+    ("config", "shadowed"): ("accept-local", ("restore-source",)),
     ("runtime", "not-running"): ("restart", ()),
     ("runtime", "errored"): ("restart", ()),
     ("runtime", "stale-process"): ("restart", ()),
@@ -101,6 +103,7 @@ EXPECTED_IS_DRIFT = {
     ("provenance", "commit-missing"): False,
     ("local-patch", "modified"): True,
     ("local-patch", "merge-conflict"): True,
+    ("local-patch", "orphaned-patch"): True,
     ("file", "missing"): True,
     ("file", "mode-changed"): True,
     ("file", "type-changed"): True,
@@ -121,6 +124,7 @@ EXPECTED_IS_DRIFT = {
     ("config", "user-modified"): True,
     ("config", "obsolete"): True,
     ("config", "obsolete-user-modified"): True,
+    ("config", "shadowed"): True,
     ("runtime", "skipped"): False,  # unobserved is unknown, not drifted
     ("runtime", "unreachable"): False,
     ("runtime", "not-running"): True,
@@ -172,6 +176,9 @@ def files_scenarios():
     yield spec(generated=()), files_snapshot(ledger(), {}, commit=OLD, installed_commit_exists=False,
                                              install_exists=True)  # commit-missing
     yield spec(generated=()), conflicted()  # merge-conflict (the file edited again since)
+    # orphaned-patch: an upgrade kept gone.js, edited locally and removed from the source (edited again since).
+    orphan = {"fact": fact(B).to_json(), "accepted_at": "t", "orphaned": {"from_commit": OLD, "to_commit": NEW}}
+    yield spec(generated=()), files_snapshot(ledger(accepted={"gone.js": orphan}), {"gone.js": fact(C)}, commit=OLD)
 
 
 def conflicted():
@@ -231,7 +238,8 @@ def config_drift():
                 Finding("outdated", "setting:o", template=template, live=live),
                 Finding("user-modified", "setting:u", template=template, live=live),
                 Finding("obsolete", "setting:x", live=live),
-                Finding("obsolete-user-modified", "setting:y", live=live)]
+                Finding("obsolete-user-modified", "setting:y", live=live),
+                Finding("shadowed", "setting:s", template=template, live=live)]
     return trueup.config.diff(spec(), config_snapshot(findings))
 
 

@@ -8,6 +8,8 @@
 (c), (d) the same two from an install whose last upgrade conflicted (server/index.js kept, the new version beside
     it as server/index.js.trueup-new) and whose source's version files disagree (a warning, never drift): any
     resolution of the conflict converges and loses nothing.
+(e) convergence across an upgrade that renames an edited file and flips an executable bit, from random edits and
+    mode changes (0664/0775 included): two rounds of approve --all + apply end with no drift.
 """
 
 from __future__ import annotations
@@ -293,5 +295,59 @@ def test_conflict_resolutions_never_lose_operator_content(conflicted_template, o
         lost = {rel: d for rel, d in before.items() if not preserved(project, rel, d)}
         assert not lost, f"operator content lost: {lost}\n{out}"
         assert (project.root / "outside.txt").read_bytes() == OUTSIDE, "apply wrote through a symlink"
+    finally:
+        shutil.rmtree(project.root, ignore_errors=True)
+
+
+# (e) convergence across an upgrade that renames a file (server/util.js → server/helpers.js, edited upstream too)
+# and flips an executable bit (bin/run), from random edits and mode changes (umask-002 modes included): approve
+# --all + apply, at most twice (an orphaned patch or a conflict left by the upgrade is decided in the second
+# round), ends with no drift.
+UTIL = "".join(f"exports.f{i} = () => {i};\n" for i in range(12))
+RENAMING_V1 = {**V1, "server/util.js": UTIL}
+RENAMING_V2 = {**{k: v for k, v in V2.items() if k != "server/util.js"},
+               "server/helpers.js": UTIL.replace("f11 = () => 11", "f11 = () => 'eleven'"),
+               "bin/run": V2["bin/run"][0], "server/new.js": ("#!/usr/bin/env node\n", 0o755)}
+rename_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.sampled_from(PATHS), contents),
+        st.tuples(st.just("append"), st.sampled_from(TRACKED), contents),
+        st.tuples(st.just("delete"), st.sampled_from(PATHS), st.none()),
+        st.tuples(st.just("chmod"), st.sampled_from(PATHS), st.sampled_from([0o600, 0o644, 0o664, 0o755, 0o775])),
+        st.tuples(st.just("write"), st.just("server/util.js"),
+                  st.sampled_from([UTIL.replace("f1 = () => 1", "f1 = () => 'one'").encode(),
+                                   UTIL.replace("f11 = () => 11", "f11 = () => 'mine'").encode()])),
+    ),
+    max_size=8,
+)
+
+
+@pytest.fixture(scope="module")
+def renaming_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("property-renaming")
+    project = Project(root)
+    project.source({"v1": RENAMING_V1, "v2": RENAMING_V2})
+    project.manifest(ref="v1")
+    plan_file = str(root / "install.json")
+    assert project.run("plan", "-o", plan_file)[0] == 0
+    assert project.run("apply", plan_file, "--approve-all")[0] == 0
+    return root
+
+
+@CONFLICT_SETTINGS
+@given(ops=rename_operations)
+def test_upgrades_with_renames_and_mode_changes_converge(renaming_template, ops):
+    project = fresh(renaming_template)
+    try:
+        act(project.install, ops)
+        project.manifest(ref="v2")
+        for _ in range(2):
+            plan_file = project.root / "plan.json"
+            assert project.run("plan", "-o", str(plan_file))[0] == 0
+            code, out, err = project.run("apply", str(plan_file), "--approve-all")
+            assert code == 0, err
+        after = project.plan()
+        assert after["summary"]["drift"] == 0, json.dumps(after["components"], indent=1)
+        assert after["actions"] == []
     finally:
         shutil.rmtree(project.root, ignore_errors=True)

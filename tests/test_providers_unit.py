@@ -241,7 +241,8 @@ def test_config_propose_one_upgrade_per_kind_and_a_choice_per_user_entry():
         assert action.id == action_id(NAME, action.type, [CONFIG_PATH, *action.targets])
         assert set(action.preconditions) == {config_key(CONFIG_PATH, "sha256"), config_key(CONFIG_PATH, "registry")}
     restore = by_type(actions)[("restore-source", ("setting:u",))]
-    assert restore.details["changes"] == [{"op": "restore", "entry": "setting:u", "before": 3, "after": 2}]
+    assert restore.details["changes"] == [{"op": "restore", "entry": "setting:u", "before": 3, "after": 2,
+                                          "diff": ["value: 3 → 2"]}]
     assert restore.reason == f"restore-source 1 entry of {CONFIG_PATH}"
 
 
@@ -254,8 +255,11 @@ def test_config_snapshot_shape_matches_what_plan_config_makes(tmp_path, monkeypa
     plan = harness.plan({"theme": "dark", "model": "opus"})
     snap = ((item, plan),)
     actions = trueup.config.propose(spec(), snap, trueup.config.diff(spec(), snap))
+    # theme is the user's, never overwritten by an upgrade; it hides the framework's value, so it is reported
     assert [(str(a.type), a.targets, a.group) for a in actions] == [
-        ("upgrade", ("setting:model",), f"app/config/missing/{CONFIG_PATH}")]  # theme is the user's: untouched
+        ("upgrade", ("setting:model",), f"app/config/missing/{CONFIG_PATH}"),
+        ("accept-local", ("setting:theme",), f"app/config/shadowed/{CONFIG_PATH}#setting:theme"),
+        ("restore-source", ("setting:theme",), f"app/config/shadowed/{CONFIG_PATH}#setting:theme")]
     assert set(plan.preconditions) == {config_key(CONFIG_PATH, "sha256"), config_key(CONFIG_PATH, "registry")}
     assert plan.preconditions[config_key(CONFIG_PATH, "sha256")].startswith("sha256:")
 

@@ -46,3 +46,20 @@ def test_approve_all_converges_when_a_template_became_a_symlink(installed):
     code, _, err = installed.run("apply", str(plan_file), "--approve-all")
     assert code == 0, err
     assert installed.kinds() == set()
+
+
+@pytest.mark.parametrize("replace_template", ["directory", "delete"])
+def test_approve_all_converges_when_template_and_output_are_both_gone(installed, replace_template):
+    """A template replaced by a directory is accepted (nothing can regenerate from it); a deleted one is
+    restored before its output is regenerated: either way one approve --all + apply ends with no drift."""
+    template = installed.install / "CLAUDE.md"
+    template.unlink()
+    if replace_template == "directory":
+        (template / "notes").mkdir(parents=True)
+    (installed.install / "AGENTS.md").unlink()
+    plan_file = installed.root / "plan.json"
+    assert installed.run("plan", "-o", str(plan_file))[0] == 0
+    code, _, err = installed.run("apply", str(plan_file), "--approve-all")
+    assert code == 0, err
+    assert installed.kinds() == set()
+    assert (installed.install / "AGENTS.md").exists() == (replace_template == "delete")

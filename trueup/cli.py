@@ -112,6 +112,20 @@ def show(
 
 
 @app.command()
+def diff(
+    args: Annotated[Optional[list[str]], typer.Argument(metavar="[COMPONENT] [PATH]...", help="a component, then paths (default: all)")] = None,
+    desired: Annotated[bool, typer.Option("--desired", help="against the source ref instead of the installed version")] = False,
+    workspace: WorkspaceOpt = None,
+) -> int:
+    """Show live content against the installed version (like git diff); writes nothing."""
+    from trueup.planner.diff import diff_workspace, lines
+
+    ws = _workspace(workspace)
+    _print_lines(lines(diff_workspace(ws, args or [], desired=desired), multi=len(ws.components) > 1))
+    return EXIT_OK
+
+
+@app.command()
 def approve(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN")],
     ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="action ids to approve")] = None,

@@ -50,6 +50,8 @@ class ComponentSpec:
     runtime: dict | None
     digest: str  # sha256 of the component's manifest entry: a changed manifest makes a plan stale
     origin: str  # "trueup.yaml:12", for messages
+    # install.modes: "exact" compares every permission bit; by default only the executable bit (as git does).
+    exact_modes: bool = False
 
     @property
     def backup_patterns(self) -> tuple[str, ...]:
@@ -188,6 +190,7 @@ def _component(raw: CommentedMap, root: Path, origin: str) -> ComponentSpec:
         runtime=plain.get("runtime"),
         digest=hashlib.sha256(canonical_json(plain).encode()).hexdigest(),
         origin=origin,
+        exact_modes=install.get("modes") == "exact",
     )
 
 

@@ -135,10 +135,52 @@ class Source:
             out[name] = TreeEntry(name, "symlink" if mode == "120000" else "file", _GIT_MODES[mode], blob)
         return out
 
+    def tags(self, limit: int) -> list[tuple[str, str, str]]:
+        """(tag, commit, tree) of the newest ``limit`` tags that point at commits, newest first."""
+        raw = _git(self.repo, "for-each-ref", "--sort=-creatordate", f"--count={limit}",
+                   "--format=%(refname:short)%00%(*objectname)%00%(*objecttype)%00%(objectname)%00%(objecttype)",
+                   "refs/tags")
+        out = []
+        for line in raw.decode(errors="replace").splitlines():
+            name, peeled, peeled_kind, obj, kind = line.split("\0")
+            commit = peeled if peeled_kind == "commit" else obj if kind == "commit" else ""
+            if commit:
+                out.append((name, commit))
+        trees = self.trees([c for _, c in out])
+        return [(name, commit, trees[commit]) for name, commit in out if commit in trees]
+
+    def history(self, commit: str, limit: int) -> list[tuple[str, str]]:
+        """(commit, tree) of ``commit`` and its first ``limit - 1`` ancestors, newest first."""
+        raw = _git(self.repo, "log", f"--max-count={limit}", "--format=%H %T", commit)
+        return [tuple(line.split()) for line in raw.decode().splitlines() if line]  # type: ignore[misc]
+
+    def trees(self, commits: list[str]) -> dict[str, str]:
+        """commit → its root tree id (commits that do not resolve are left out)."""
+        if not commits:
+            return {}
+        raw = _git(self.repo, "log", "--no-walk=unsorted", "--format=%H %T", *commits)
+        return dict(line.split() for line in raw.decode().splitlines() if line)
+
     def changed_paths(self, old: str, new: str) -> set[str]:
         """Paths whose blob or mode differ between two commits."""
         raw = _git(self.repo, "diff", "--no-renames", "--name-only", "-z", old, new)
         return {p.decode("utf-8", errors="surrogateescape") for p in raw.split(b"\0") if p}
+
+    def renames(self, old: str, new: str) -> dict[str, str]:
+        """Old path → new path of every file git sees renamed between two commits (``--find-renames``: a
+        removed and an added file at least 50% similar)."""
+        raw = _git(self.repo, "diff", "--find-renames", "--name-status", "-z", old, new).split(b"\0")
+        out: dict[str, str] = {}
+        i = 0
+        while i < len(raw) and raw[i]:
+            status = raw[i].decode()
+            if status[:1] in "RC":
+                if status[:1] == "R":
+                    out[raw[i + 1].decode("utf-8", "surrogateescape")] = raw[i + 2].decode("utf-8", "surrogateescape")
+                i += 3
+            else:
+                i += 2
+        return out
 
     def _batch(self, names: list[str]) -> Iterator[tuple[str, str | None, bytes | None]]:
         """Stream (object name, type, content) through one ``git cat-file --batch`` process; a name that

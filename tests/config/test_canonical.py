@@ -148,9 +148,12 @@ def test_missing_or_corrupt_registry_is_recovered_conservatively(h, damage):
         h.registry_file().write_text("{not json")
     v2 = {"theme": "dark", "new": True, "plugins": [{"name": "lint", "cmd": "~/app/lint.sh"}]}
     plan = h.upgrade(v2, "2.0")
-    assert plan.warnings and "user-owned" in plan.warnings[0].message
+    assert plan.warnings and ("user-owned" in plan.warnings[0].message or "the user's" in plan.warnings[0].message)
     assert plan.warnings[0].kind == f"registry-{damage}"
-    # existing entries are now the user's: not updated, not removed (even `fmt`, which v2 dropped)
-    assert kinds(plan) == {"missing": ["setting:new"]}
+    # existing entries are now the user's: not updated, not removed (even `fmt`, which v2 dropped); the one
+    # that hides a framework entry is reported (shadowed), never silently kept
+    assert kinds(plan) == {"missing": ["setting:new"], "shadowed": ["setting:theme"]}
     assert h.live_json() == {**live, "new": True}
-    assert set(h.registry()) == {"setting:new"}
+    # without a registry, entries equal to the template's are the framework's (adoption); a corrupt one owns nothing
+    adopted = {e for e in h.registry() if e != "setting:new"}
+    assert "setting:theme" not in adopted and (damage == "missing" or not adopted)

@@ -91,8 +91,8 @@ def _apply_component(workspace: Workspace, spec: ComponentSpec, actions: list[Ac
                      report: ApplyReport) -> None:
     source = Source(repo_location(spec, workspace.root, workspace.state_dir))
     with tempfile.TemporaryDirectory(prefix="trueup-") as scratch:
-        ctx = FilesContext(workspace=workspace, spec=spec, source=source, ledger=ledgers.load(spec.install_path),
-                           scratch=Path(scratch))
+        ledger = ledgers.load(spec.install_path, workspace.state_dir / "cache")  # validated by plan: not again
+        ctx = FilesContext(workspace=workspace, spec=spec, source=source, ledger=ledger, scratch=Path(scratch))
         try:
             for action in sorted(actions, key=lambda a: APPLY_ORDER.index(a.type)):
                 PROVIDER_FOR[action.target_kind].apply(action, ctx)

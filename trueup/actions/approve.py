@@ -10,6 +10,7 @@ from trueup.errors import TrueupError
 from trueup.model.plan import Action
 from trueup.planner import document as plans
 from trueup.planner import selection
+from trueup.planner.render import plural
 from trueup.state.atomic import canonical_json, write_text
 
 SHOWN = 10  # added actions listed one by one; more are counted
@@ -53,7 +54,7 @@ def render_approval(approval: Approval, path: Path) -> list[tuple[str, str | Non
     if not approval.added:
         return [(f"Nothing new approved in {path} ({approval.total} approved in all).", None)]
     lines: list[tuple[str, str | None]] = [
-        (f"{len(approval.added)} action(s) approved in {path} ({approval.total} approved in all):", None)]
+        (f"{plural(len(approval.added), 'action')} approved in {path} ({approval.total} approved in all):", None)]
     for action in approval.added[:SHOWN]:
         targets = f"{len(action.targets)} paths" if len(action.targets) > 3 else ", ".join(action.targets)
         lines.append((f"  + {action.id} {action.type} {action.component}: {targets}".rstrip(": "), None))

@@ -6,6 +6,7 @@ from typing import Any
 
 from trueup.actions.apply import ApplyReport
 from trueup.manifest import Workspace
+from trueup.planner.render import plural
 
 
 def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, str | None]]:
@@ -18,7 +19,7 @@ def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, 
     counts: dict[str, int] = {}
     for action in report.applied:
         counts[str(action.type)] = counts.get(str(action.type), 0) + 1
-    lines.append((f"Apply complete: {len(report.applied)} action(s) applied ("
+    lines.append((f"Apply complete: {plural(len(report.applied), 'action')} applied ("
                   + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + ").", "bold green"))
     from trueup.planner.plan import make_plan
 
@@ -26,7 +27,7 @@ def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, 
     after = make_plan(workspace, names, quiet=True)
     remaining = after["summary"]["drift"]
     if remaining:
-        lines.append((f"Drift remains: {remaining} item(s) in {', '.join(names)}. Run trueup plan to review them.", "yellow"))
+        lines.append((f"Drift remains: {plural(remaining, 'drift item')} in {', '.join(names)}. Run trueup plan to review them.", "yellow"))
         # What is left is resolved by a new plan's actions (this plan was applied; its ids are spent).
         for comp in after["components"]:
             for item in comp["drift"]:

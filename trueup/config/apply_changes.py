@@ -17,7 +17,7 @@ from trueup.errors import RefusedError, TrueupError
 from trueup.config.edit import apply_ops
 from trueup.config.entries import index_document
 from trueup.config.formats import ConfigParseError, dump, load
-from trueup.config.view import ConfigView, entry_hash, observe_config
+from trueup.config.view import ADOPTED, ConfigView, entry_hash, observe_config
 from trueup.config.proposals import ACCEPT, ADD, REMOVE, RESTORE, UPDATE, allowed_ops
 from trueup.config.reconcile import FRAMEWORK, USER, reconcile
 from trueup.config.redact import keyed_digest
@@ -76,7 +76,9 @@ def _write_file(live_path: Path, data: bytes, secret: bool) -> None:
 def _registry_after(
     view: ConfigView, todo: list[tuple[str, str]], key: bytes | None, source: SourceRef
 ) -> dict[str, RegistryEntry]:
-    entries = dict(view.owned)
+    # An adopted file's framework entries are recorded as of this source (see ConfigView.owned).
+    entries = {k: RegistryEntry(e.owner, e.hash, source, source) if e.added_in == ADOPTED else e
+               for k, e in view.owned.items()}
     for op, entry in todo:
         if op in (ADD, UPDATE, RESTORE):
             value_hash = entry_hash(view.template.entries[entry], key)
@@ -95,6 +97,13 @@ def _housekeep(view: ConfigView, entries: dict[str, RegistryEntry], live_index, 
         entries.pop(entry, None)
     for entry in rec.rehash:
         entries[entry] = touched(entries[entry], FRAMEWORK, view.hash_of(live_index.entries[entry]), source)
+
+
+def _whole_template(view: ConfigView, option_type: str, todo: list[tuple[str, str]]) -> bool:
+    """Whether this change creates the file with every entry of the template, and nothing else."""
+    return (view.raw is None and view.spec.format != "lines" and option_type == ActionType.UPGRADE
+            and not view.template.collisions and bool(todo)
+            and sorted(todo) == sorted((ADD, entry) for entry in view.template.entries))
 
 
 def apply_config(
@@ -126,9 +135,13 @@ def apply_config(
         view = observe_config(**observe, home=home, key=key)
     todo = _requested(view, option_type, changes)
 
-    doc = view.doc
-    apply_ops(doc, parsed, home, view.template, todo)
-    new_raw = dump(doc)
+    if _whole_template(view, option_type, todo):
+        # A file created on install is the template's own text (comments, quoting, key order, final newline).
+        new_raw = template
+    else:
+        doc = view.doc
+        apply_ops(doc, parsed, home, view.template, todo)
+        new_raw = dump(doc)
     try:  # the new content must parse, as the same format, before it replaces the file
         new_index = index_document(load(parsed.format, new_raw, component), parsed, home)
     except ConfigParseError as exc:

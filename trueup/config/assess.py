@@ -45,8 +45,9 @@ def _warnings(view: ConfigView) -> list[PlanWarning]:
         warn("registry-corrupt", f"{registry.warning}; existing entries of {path} are treated as user-owned")
     elif registry.status == MISSING and view.live is not None and view.live.entries:
         warn("registry-missing",
-             f"no ownership registry for {path} ({view.component}); existing entries are treated as "
-             "user-owned, missing framework entries will be added")
+             f"no ownership registry for {path} ({view.component}); entries equal to the template's are "
+             "treated as the framework's, other existing entries as the user's (a framework entry they hide "
+             "is reported as shadowed)")
     if view.live is not None and view.secret_bearing and view.key is None:
         warn("registry-key-missing",
              f"{path}: no registry key yet, secret-like entries cannot be verified and are kept")

@@ -18,6 +18,7 @@ from trueup.config.reconcile import (
     OBSOLETE,
     OBSOLETE_USER_MODIFIED,
     OUTDATED,
+    SHADOWED,
     USER_MODIFIED,
     Finding,
 )
@@ -35,6 +36,9 @@ UPGRADE_OP = {MISSING: ADD, OUTDATED: UPDATE, OBSOLETE: REMOVE}
 OWNERSHIP_OPS = {
     USER_MODIFIED: {ActionType.ACCEPT_LOCAL: ACCEPT, ActionType.RESTORE_SOURCE: RESTORE},
     OBSOLETE_USER_MODIFIED: {ActionType.ACCEPT_LOCAL: ACCEPT, ActionType.RESTORE_SOURCE: REMOVE},
+    # A framework entry an unrecorded value hides: keep the user's (recorded, so it is not reported again)
+    # or take the framework's.
+    SHADOWED: {ActionType.ACCEPT_LOCAL: ACCEPT, ActionType.RESTORE_SOURCE: RESTORE},
 }
 
 
@@ -63,13 +67,46 @@ def _target(finding: Finding, op: str) -> ConfigEntry | None:
     return None
 
 
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def value_diff(before: Any, after: Any, key: str = "") -> list[str]:
+    """The differing keys and values, one line each: ``timeout: 10 → 30``, ``+ env.DEBUG: 1``, ``- retries: 3``.
+
+    Values are as a plan may show them (``shown``): a secret is ``<redacted>`` on both sides, so its line says
+    only that it changed.
+    """
+    label = key or "value"
+    if before == after:  # equal as shown: at the top only a redacted secret can hide the difference
+        return [f"{label}: changed (secret)"] if not key and REDACTED in json.dumps(before) else []
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for name in list(before) + [k for k in after if k not in before]:
+            sub = f"{key}.{name}" if key else str(name)
+            if name not in after:
+                out.append(f"- {sub}: {_scalar(before[name])}")
+            elif name not in before:
+                out.append(f"+ {sub}: {_scalar(after[name])}")
+            else:
+                out += value_diff(before[name], after[name], sub)
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [line for i, (b, a) in enumerate(zip(before, after)) for line in value_diff(b, a, f"{key}[{i}]")]
+    if before is None:
+        return [f"+ {label}: {_scalar(after)}"]
+    if after is None:
+        return [f"- {label}: {_scalar(before)}"]
+    if REDACTED in (before, after):
+        return [f"{label}: changed (secret)"]
+    return [f"{label}: {_scalar(before)} → {_scalar(after)}"]
+
+
 def change(finding: Finding, op: str, patterns: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "op": op,
-        "entry": finding.entry,
-        "before": shown(finding.live, patterns),
-        "after": shown(_target(finding, op), patterns),
-    }
+    before, after = shown(finding.live, patterns), shown(_target(finding, op), patterns)
+    # What the op changes, key by key: an accepted entry is shown against the template it departs from.
+    was = shown(finding.template, patterns) if op == ACCEPT else before
+    return {"op": op, "entry": finding.entry, "before": before, "after": after, "diff": value_diff(was, after)}
 
 
 def allowed_ops(findings: tuple[Finding, ...], option_type: str) -> set[tuple[str, str]]:
@@ -144,7 +181,7 @@ def _details(before: Any, after: Any) -> Any:
 
 def entry_diff(finding: Finding, patterns: tuple[str, ...]) -> dict[str, Any]:
     """One entry's structured diff: live (before) → what the recommended resolution leaves (after)."""
-    target = finding.template if finding.kind in (MISSING, OUTDATED, USER_MODIFIED) else None
+    target = finding.template if finding.kind in (MISSING, OUTDATED, USER_MODIFIED, SHADOWED) else None
     before, after = shown(finding.live, patterns), shown(target, patterns)
     secret = any(e is not None and e.secret for e in (finding.live, finding.template, *finding.collided))
     if finding.kind == COLLISION:

@@ -1,7 +1,8 @@
 """The pure forward and reverse passes over (template entries, live entries, ownership registry).
 
 Forward, per template entry: missing → add; registered and unmodified → update where it differs;
-registered and modified → user-modified (kept); not registered → user-owned (untouched).
+registered and modified → user-modified (kept); not registered and different → shadowed (the user's value
+hides the framework's: reported until the operator takes one side); registered as the user's → untouched.
 Reverse, per registered entry the template no longer ships: unmodified → remove; modified → kept and
 reported; absent → forgotten silently. Nothing here reads or writes a file.
 """
@@ -24,9 +25,10 @@ USER_MODIFIED = "user-modified"
 OBSOLETE = "obsolete"
 OBSOLETE_USER_MODIFIED = "obsolete-user-modified"
 COLLISION = "collision"
+SHADOWED = "shadowed"
 UNPARSEABLE = "unparseable"
 
-KIND_ORDER = (COLLISION, MISSING, OUTDATED, USER_MODIFIED, OBSOLETE, OBSOLETE_USER_MODIFIED)
+KIND_ORDER = (COLLISION, MISSING, OUTDATED, USER_MODIFIED, SHADOWED, OBSOLETE, OBSOLETE_USER_MODIFIED)
 
 
 class Owned(Protocol):
@@ -90,8 +92,14 @@ def reconcile(
             findings.append(Finding(MISSING, key, template=want))
             continue
         record = registry.get(key)
-        if want.runtime or have.runtime or record is None or record.owner != FRAMEWORK:
-            continue  # the service's own value, or user-owned: untouched
+        if want.runtime or have.runtime:
+            continue  # the service's own value: untouched
+        if record is None:
+            if have.norm != want.norm:  # a value nobody recorded hides the framework's: say so, never overwrite
+                findings.append(Finding(SHADOWED, key, template=want, live=have))
+            continue
+        if record.owner != FRAMEWORK:
+            continue  # accepted as the user's: untouched
         if _unmodified(have, record, hash_of):
             if have.norm != want.norm:
                 findings.append(Finding(OUTDATED, key, template=want, live=have))

@@ -11,11 +11,11 @@ from attrs import frozen
 from trueup.errors import TrueupError
 from trueup.config.entries import ConfigEntry, EntryIndex, index_document, lines_index
 from trueup.config.formats import ConfigParseError, Document, load, template_lines
-from trueup.config.reconcile import Reconciliation, reconcile
+from trueup.config.reconcile import FRAMEWORK, Reconciliation, reconcile
 from trueup.config.redact import REDACTED, canonical_bytes, keyed_digest, keyed_hash, plain_hash
 from trueup.config.spec import ConfigSpec, parse_spec
 from trueup.model.keys import FactKey, config_key
-from trueup.state.registry import OK, LoadedRegistry, load_registry, read_key
+from trueup.state.registry import MISSING, OK, LoadedRegistry, RegistryEntry, SourceRef, load_registry, read_key
 
 
 @frozen(eq=False)
@@ -35,8 +35,13 @@ class ConfigView:
 
     @property
     def owned(self) -> dict:
-        # A missing or corrupt registry owns nothing: every live entry is then the user's (conservative).
-        return self.registry.entries if self.registry.status == OK else {}
+        # No registry yet (adoption): live entries equal to the template's are the framework's, so its next
+        # change to them is an update; the rest is the user's. A corrupt registry owns nothing (conservative).
+        if self.registry.status == OK:
+            return self.registry.entries
+        if self.registry.status == MISSING and self.live is not None:
+            return adopted(self.template, self.live, self.hash_of)
+        return {}
 
     @property
     def secret_bearing(self) -> bool:
@@ -48,6 +53,22 @@ class ConfigView:
 
     def hash_of(self, entry: ConfigEntry) -> str | None:
         return entry_hash(entry, self.key)
+
+
+ADOPTED = SourceRef(commit="", version="adopted")
+
+
+def adopted(template: EntryIndex, live: EntryIndex, hash_of) -> dict[str, RegistryEntry]:
+    """The registry an adopted file starts from: its entries equal to the template's, owned by the framework."""
+    out = {}
+    for key, want in template.entries.items():
+        have = live.entries.get(key)
+        if have is None or want.runtime or have.runtime or have.norm != want.norm or key in live.collisions:
+            continue
+        value_hash = hash_of(have)
+        if value_hash is not None:
+            out[key] = RegistryEntry(FRAMEWORK, value_hash, ADOPTED, ADOPTED)
+    return out
 
 
 def entry_hash(entry: ConfigEntry, key: bytes | None) -> str | None:

@@ -7,6 +7,7 @@ restore_source, generated (regenerate), backups (cleanup), import_install, upgra
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from trueup.errors import RefusedError
@@ -57,10 +58,17 @@ def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
         tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets))
         return tree_digest(tree.files.items())
     if key.fact == "fact" and key.target is not None:
-        from trueup.files.paths import safe_target
+        from trueup.files.paths import safe_target_seen
 
-        safe_target(spec.install_path, key.target)
-        return probe.observe_in_root(spec.install_path, key.target).to_json()
+        safe_target_seen(spec.install_path, key.target, ctx.seen)  # every parent a real directory (or absent)
+        if key.target.endswith("/"):  # a directory as one item: its summary
+            from trueup.files.dirs import observe_dir
+            from trueup.files.globs import spec_matcher
+            from trueup.files.patterns import Matcher
+
+            return observe_dir(spec.install_path, key.target, Matcher(spec_matcher(spec.ignore)),
+                               Matcher(spec_matcher(spec.secrets)))
+        return probe.observe_path(os.path.join(spec.install_path, key.target)).to_json()  # type: ignore[arg-type]
     raise RefusedError(f"plan has an unknown files precondition {key.encode()!r}", hint="run trueup plan again")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from trueup.files.backups import removed_backups
 from trueup.files.conflicts import diff_conflicts, without_conflicted
 from trueup.files.generated import diff_generated
-from trueup.files.local_patch import diff_tracked
+from trueup.files.local_patch import diff_orphaned, diff_tracked, without_orphaned
 from trueup.files.provenance import diff_provenance
 from trueup.files.secrets import diff_secrets
 from trueup.files.snapshot import FilesSnapshot
@@ -20,9 +20,12 @@ def diff(spec: ComponentSpec, snap: FilesSnapshot, *, require_verified: bool = F
     items += diff_provenance(snap.ledger, snap.source, require_verified)
     if snap.ledger is not None:
         items += diff_tracked(spec, snap.ledger, snap.live)
-        items += diff_untracked(spec, snap.ledger, snap.live)
+        items += diff_untracked(spec, snap.ledger, snap.live, snap.secrets)
         items += removed_backups(spec, snap.ledger, snap.live)
         items += diff_generated(spec, snap.ledger, snap.live)
+        orphaned = diff_orphaned(snap.ledger, snap.live)
+        if orphaned:
+            items = without_orphaned(items, orphaned) + orphaned
         conflicts = diff_conflicts(snap.ledger, snap.live)
         if conflicts:
             items = without_conflicted(items, conflicts) + conflicts

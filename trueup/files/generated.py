@@ -30,6 +30,15 @@ def diff_generated(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree) 
             # accepted what stands there instead, it is information, or no action could ever clear it.
             items.append(Drift(DriftClass.GENERATED, "template-missing", gen.path, gen.template, None,
                                is_drift=not is_accepted(ledger, gen.template, template)))
+            if template.type != "absent":
+                # Something else stands where the template was (recommended: accept it), so the output cannot
+                # be regenerated: a missing, unrecorded or stale output is reported again once a template file is
+                # back; an edited one can still be accepted. An absent template is restored before regenerate.
+                if output.type != "absent" and record is not None and output.sha256 != record["output_sha256"] \
+                        and not is_accepted(ledger, gen.path, output):
+                    items.append(Drift(DriftClass.GENERATED, "edited", gen.path, {"sha256": record["output_sha256"]},
+                                       output.to_json()))
+                continue
         if output.type == "absent":
             items.append(Drift(DriftClass.GENERATED, "missing", gen.path, {"template": gen.template}, None))
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trueup.errors import RefusedError
+from trueup.files.adoption import NOT_IN_SOURCE, describe, differences
 from trueup.files.context import FilesContext
 from trueup.files.globs import spec_matcher
 from trueup.files.probe import observe_in_root
@@ -14,6 +16,10 @@ from trueup.model.keys import SOURCE_COMMIT, TREE
 from trueup.model.plan import Action, ActionType, Drift, TargetKind
 from trueup.state import ledger as ledgers
 
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
 REASON = "adopt the existing directory: write a ledger, recording differences from the source as accepted"
 
 
@@ -23,43 +29,63 @@ def tree_digest(facts) -> str:
 
 
 def propose(spec: ComponentSpec, snap: FilesSnapshot, drift: Drift) -> Action:
+    match = snap.source.adoption
+    details: dict = {}
+    reason = REASON
+    if match is not None:
+        # Import at the commit the install really is; the upgrade to the manifest's ref is the next plan's
+        # `outdated` (its three-way merges need the ledger this import writes).
+        details = {"commit": match["commit"], "ref": match["ref"], "version": match["version"],
+                   "exact": match["exact"], "searched": match["searched"], "accept": match["differences"]}
+        reason = describe(match, spec.ref, snap.source.commit) + f": import at {match['ref']}"
+        if match["differences"]:
+            reason += f", accepting {_n(len(match['differences']), 'difference')} as local"
+        if match["commit"] != snap.source.commit:
+            reason += f"; the next plan proposes the upgrade to {spec.ref}"
     return Action(id=action_id(spec.name, ActionType.IMPORT, ()), type=ActionType.IMPORT, component=spec.name,
                   target_kind=TargetKind.FILE, targets=(), group=drift.group_key(spec.name), recommended=True,
-                  preconditions={TREE: tree_digest(snap.live.items())}, reason=REASON)
+                  preconditions={TREE: tree_digest(snap.live.items())}, reason=reason, details=details)
 
 
 def run(action: Action, ctx: FilesContext) -> None:
     spec = ctx.spec
-    commit = action.preconditions[SOURCE_COMMIT]
-    version, _ = ctx.source.version(commit, spec.ref)
+    # The commit plan matched the install to (the tree precondition vouches it is unchanged since), else the ref's.
+    commit = action.details.get("commit") or action.preconditions[SOURCE_COMMIT]
+    if not ctx.source.has_commit(commit):
+        raise RefusedError(f"import of {spec.name}: commit {commit[:12]} is no longer in the source",
+                           hint="run trueup plan again")
+    moved = commit != action.preconditions[SOURCE_COMMIT]
+    label = action.details.get("ref") if moved else spec.ref
+    ref = label if not moved or (label and ctx.source.is_tag(label)) else commit
+    version, _ = ctx.source.version(commit, ref)
     tree = ctx.source.tree(commit)
     hashes = ctx.source.file_hashes(tree, sorted(tree), None)
     wanted = {p: {"type": e.type, **({"mode": e.mode} if e.mode else {}), "sha256": hashes[p]} for p, e in tree.items()}
 
-    ledger = ledgers.new(name=spec.name, version=version, repo=spec.repo, ref=spec.ref, commit=commit)
+    ledger = ledgers.new(name=spec.name, version=version, repo=spec.repo, ref=ref, commit=commit)
     ledger["files"] = wanted
     live = dict(observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets)).files)
-    ignore, backups = spec_matcher(spec.ignore), spec_matcher(spec.backup_patterns)
-    generated = {g.path for g in spec.generated}
-    differences = 0
+    accept = differences(spec, {p: FileFact.from_json(f) for p, f in wanted.items()}, live)
     now = ledgers.now_iso()
-    for rel, fact_json in wanted.items():
-        if ignore.match_file(rel) or rel in generated:
-            continue
+    for rel, kind in accept.items():
         fact = live.get(rel) or observe_in_root(spec.install_path, rel)
-        if not fact.matches(FileFact.from_json(fact_json)):
-            ledger["accepted"][rel] = {"fact": fact.to_json(), "accepted_at": now, "note": "differed from the source at import"}
-            differences += 1
-    for rel, fact in live.items():
-        if rel in wanted or rel in generated or backups.match_file(rel):
-            continue
-        ledger["accepted"][rel] = {"fact": fact.to_json(), "accepted_at": now, "note": "not in the source at import"}
-        differences += 1
-    if differences:
+        note = "not in the source at import" if kind == NOT_IN_SOURCE else "differed from the source at import"
+        ledger["accepted"][rel] = {"fact": fact.to_json(), "accepted_at": now, "note": note}
+    if accept:
         ledger["provenance"] = {"status": "local/unverified", "repo": spec.repo, "commit": commit,
-                                "verified_by": f"import: {differences} path(s) differ from the source"}
+                                "verified_by": f"import: {_n(len(accept), 'path')} {'differs' if len(accept) == 1 else 'differ'} from the source"}
     else:
         ledger["provenance"]["verified_by"] = "import: every file equals the source"
     ctx.ledger = ledger
-    ctx.notes.append(f"imported {spec.install_path} as {spec.name} "
-                     + ("(verified)" if not differences else f"(local/unverified: {differences} difference(s) accepted)"))
+    if spec.config:
+        # Adoption of the config files too: entries equal to the template the plan compared them with (the
+        # ref's) become the framework's, as the plan already treated them, so its next change to them is an update.
+        from trueup.config.adopt import adopt_registries
+
+        desired = action.preconditions[SOURCE_COMMIT]
+        desired_version, _ = ctx.source.version(desired, spec.ref)
+        ctx.notes.extend(adopt_registries(spec, ctx.workspace.root, ctx.workspace.state_dir, ctx.source, desired,
+                                          desired_version or desired[:12]))
+    at = f" at {label}" if moved else ""
+    ctx.notes.append(f"imported {spec.install_path} as {spec.name}{at} "
+                     + ("(verified)" if not accept else f"(local/unverified: {_n(len(accept), 'difference')} accepted)"))

@@ -45,9 +45,10 @@ def _observe_install(spec: ComponentSpec, ctx: ObserveContext, known: LedgerView
 
 
 def _desired(source: Source, ledger: dict[str, Any] | None, commit: str, memo_dir):
-    """(files of ``commit`` that differ from the ledger, ledger paths ``commit`` no longer has)."""
+    """(files of ``commit`` that differ from the ledger, ledger paths ``commit`` no longer has, renames of those)."""
     tree_new = source.tree(commit)
     removed: tuple[str, ...] = ()
+    renames: dict[str, str] = {}
     if ledger is None:
         paths = set(tree_new)
     else:
@@ -56,11 +57,13 @@ def _desired(source: Source, ledger: dict[str, Any] | None, commit: str, memo_di
         changed = source.changed_paths(installed_commit, commit) if source.has_commit(installed_commit) else set(tree_new)
         paths = (changed | (tree_new.keys() ^ known_files.keys())) & tree_new.keys()
         removed = tuple(sorted(known_files.keys() - tree_new.keys()))
+        if removed and source.has_commit(installed_commit):
+            renames = {o: n for o, n in source.renames(installed_commit, commit).items() if o in known_files}
     hashes = source.file_hashes(tree_new, sorted(paths), memo_dir)
     desired = {p: DesiredFile(tree_new[p], hashes[p]) for p in sorted(paths)}
     if ledger is not None:  # keep only real differences from what the ledger says was installed
         desired = {p: d for p, d in desired.items() if ledger["files"].get(p) != d.fact().to_json()}
-    return desired, removed
+    return desired, removed, {o: n for o, n in renames.items() if n in desired}
 
 
 def observe(spec: ComponentSpec, ctx: ObserveContext) -> tuple[FilesSnapshot, Basis]:
@@ -81,14 +84,19 @@ def observe(spec: ComponentSpec, ctx: ObserveContext) -> tuple[FilesSnapshot, Ba
     if ledger is not None and installed_commit != commit and "files" not in ledger:
         ledger = known.document()  # an upgrade is planned: its plan needs every recorded file
 
-    desired, removed = {}, ()
+    desired, removed, renames = {}, (), {}
     if ledger is None or installed_commit != commit:
-        desired, removed = _desired(source, ledger, commit, ctx.memo_dir)
+        desired, removed, renames = _desired(source, ledger, commit, ctx.memo_dir)
     exists = installed_commit in (None, commit) or source.has_commit(installed_commit)
+    adoption = None
+    if ledger is None and install_exists:
+        from trueup.files.adoption import best_match
+
+        adoption = best_match(spec, source, commit, spec.install_path, dict(live.items()), ctx.memo_dir)
     snapshot = FilesSnapshot(
-        source=SourceFacts(commit, version, declarations, installed_commit_exists=exists),
+        source=SourceFacts(commit, version, declarations, installed_commit_exists=exists, adoption=adoption),
         ledger=ledger, ledger_digest=known.digest, install_exists=install_exists, live=live, secrets=secrets,
-        desired=desired, removed=removed,
+        desired=desired, removed=removed, renames=renames,
     )
     basis = Basis(source=source, commit=commit, version=version, ledger=ledger,
                   preconditions=basis_preconditions(spec, known.digest, commit))

@@ -31,8 +31,9 @@ class Settled:
         extra = {p: observe_in_root(install_path, p)
                  for p in sorted({*missing, *special} - tree.notable.keys() - tree.secrets.keys())}
         tracked = (tree.tracked & tree.notable.keys()) | set(missing)
+        occupied = tree.occupied_dirs() | {p.rpartition("/")[0] + "/" if "/" in p else "" for p in missing}
         self.live = LiveTree({**tree.notable, **extra}, tracked, {p: self.expected(p) for p in tracked},
-                             self._lookup, lambda: {**tree.files, **extra})
+                             self._lookup, lambda: {**tree.files, **extra}, occupied, tree.sizes)
 
     def expected(self, path: str) -> dict[str, Any]:
         """The ledger entry of a tracked path, from the cheapest place that knows it."""

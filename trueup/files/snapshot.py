@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from trueup.files.live import LiveTree
 from trueup.model.facts import FileFact
@@ -19,6 +19,8 @@ class SourceFacts:
     version: str | None
     declarations: dict[str, str]
     installed_commit_exists: bool = True
+    # An unmanaged install: the commit it matches best and what import would accept there (files/adoption.py).
+    adoption: dict[str, Any] | None = None
 
 
 @frozen
@@ -50,3 +52,5 @@ class FilesSnapshot:
     # Files of the desired commit that differ from the ledger (all of them when not installed).
     desired: dict[str, DesiredFile]
     removed: tuple[str, ...]  # ledger paths the desired commit no longer has
+    # Removed ledger path → the desired commit's path git sees it renamed to (an upgrade carries a local patch over).
+    renames: dict[str, str] = field(factory=dict)

@@ -24,7 +24,15 @@ def diff_source(ledger: dict[str, Any] | None, source: SourceFacts, install_exis
     desired = {"commit": source.commit, "version": source.version}
     items: list[Drift] = []
     if ledger is None:
-        items.append(Drift(DriftClass.SOURCE, "unmanaged" if install_exists else "not-installed", None, desired, None))
+        if not install_exists:
+            items.append(Drift(DriftClass.SOURCE, "not-installed", None, desired, None))
+        else:
+            # What the install really is (the commit it matches best), not what the manifest asks for.
+            match = source.adoption
+            actual = None if match is None else {
+                "commit": match["commit"], "version": match["version"], "ref": match["ref"],
+                "exact": match["exact"], "differences": len(match["differences"])}
+            items.append(Drift(DriftClass.SOURCE, "unmanaged", None, desired, actual))
         return items
     installed = {"commit": ledger["source"]["commit"], "version": ledger["version"]}
     if installed["commit"] != source.commit:

@@ -63,6 +63,7 @@ class TreeSnapshot:
         self.expected_old: dict[str, dict[str, Any]] = {}
         self.tracked_seen = 0
         self.trusted_meta: dict[str, Any] | None = None
+        self.sizes: dict[str, int] = {}  # lstat size of each notable untracked path (a directory's summary)
         self._files: dict[str, FileFact] | None = None
 
     @property
@@ -80,8 +81,23 @@ class TreeSnapshot:
     def walked_paths(self) -> set[str]:
         return {prefix + name for prefix, names, _, _ in stat_records.iter_blocks(self.blocks) for name in names}
 
+    def occupied_dirs(self) -> set[str]:
+        """Directories ('' for the root, else 'a/b/') holding a ledger path the walk met: never untracked as a whole."""
+        out: set[str] = set()
+        blocks, at = self.blocks, 0
+        while at < len(blocks):
+            plen, nlen, count, n_tracked, _ = stat_cache.DIR.unpack_from(blocks, at)
+            if n_tracked:
+                out.add(os.fsdecode(blocks[at + stat_cache.DIR.size:at + stat_cache.DIR.size + plen]))
+            at += stat_cache.DIR.size + plen + nlen + count * (stat_cache.STAT.size + stat_cache.FACT.size)
+        return out
+
     def _add_notable(self, names_b: bytes, records: bytes) -> None:
-        for rel, mode, kind, flags, digest, old in stat_records.iter_notable(names_b, records):
+        sizes = self.sizes
+        for (rel, mode, kind, flags, digest, old), record in zip(stat_records.iter_notable(names_b, records),
+                                                                 stat_records.NOTABLE.iter_unpack(records)):
+            if not flags & (TRACKED | SECRET | IGNORED):
+                sizes[rel] = record[0]
             if flags & TRACKED:
                 self.tracked.add(rel)
                 if flags & CLEAN:

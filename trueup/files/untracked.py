@@ -1,30 +1,75 @@
-"""Paths the ledger does not track: `file/untracked` drift, or a backup file (see backups.py)."""
+"""Paths the ledger does not track: `file/untracked` drift, or a backup file (see backups.py).
+
+Like `git status`'s `?? dir/`, a directory below which nothing is tracked, generated, accepted on its own,
+secret or a backup is ONE drift item (path ``dir/``, actual ``{type: dir, files, bytes, sha256}``): the
+topmost such directory. A directory accepted as a whole (``accepted["dir/"]`` in the ledger) is from then
+on treated like an ignored path: nothing below it is reported, whatever changes there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from trueup.files import backups
+from trueup.files import backups, dirs
+from trueup.files.dirs import parents
 from trueup.files.accepted import accepted_fact
 from trueup.files.globs import spec_matcher
 from trueup.files.live import LiveTree
+from trueup.files.patterns import Matcher
 from trueup.manifest import ComponentSpec
+from trueup.model.facts import FileFact
 from trueup.model.plan import Drift, DriftClass
 
 
-def diff_untracked(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree) -> list[Drift]:
-    is_backup = spec_matcher(spec.backup_patterns)
+def _under(path: str, roots: set[str]) -> bool:
+    return bool(roots) and any(p in roots for p in parents(path))
+
+
+def diff_untracked(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree,
+                   secrets: Iterable[str] = ()) -> list[Drift]:
+    is_backup = Matcher(spec_matcher(spec.backup_patterns))
     generated = {g.path for g in spec.generated}
     recorded = backups.records(ledger)
+    accepted_dirs = {p for p in ledger["accepted"] if p.endswith("/")}
+    # Directories that can never be one untracked item: something below them is the ledger's or the operator's.
+    blocked: set[str] = set()
+    occupied = live.occupied if live.occupied is not None else {
+        p.rpartition("/")[0] + "/" if "/" in p else "" for p in live.tracked}
+    for d in occupied:
+        if d:
+            blocked.add(d)
+            blocked.update(parents(d))
+    for path in (*live.tracked, *generated, *(g.template for g in spec.generated), *secrets,
+                 *(p for p in ledger["accepted"] if not p.endswith("/")), *(p.rstrip("/") for p in recorded)):
+        blocked.update(parents(path))
+    # A directory where a tracked or generated file was (type-changed): its files one by one, as before.
+    blocked.update(p + "/" for p in (*live.tracked, *generated))
+    sets_blocked = set(blocked)
+
     items: list[Drift] = []
+    untracked: list[tuple[str, FileFact, FileFact | None]] = []
+    backup_files: list[tuple[str, FileFact]] = []
     for path, fact in live.notable.items():
-        if path in live.tracked or path in generated or fact.type == "absent":
+        if path in live.tracked or path in generated or fact.type == "absent" or _under(path, accepted_dirs):
             continue
-        if is_backup.match_file(path):
-            items.append(backups.backup_drift(path, fact, recorded.get(path)))
+        if is_backup(path):
+            backup_files.append((path, fact))
+            blocked.update(parents(path))
             continue
         accepted = accepted_fact(ledger, path)
         if accepted is not None and accepted.matches(fact):
             continue
-        items.append(Drift(DriftClass.FILE, "untracked", path, accepted.to_json() if accepted else None, fact.to_json()))
+        untracked.append((path, fact, accepted))
+
+    groups: dict[str, list[tuple[str, FileFact, int]]] = {}
+    for path, fact, accepted in untracked:
+        top = next((d for d in parents(path) if d not in blocked), None)
+        if top is not None:
+            groups.setdefault(top, []).append((path, fact, live.sizes.get(path, 0)))
+        else:
+            items.append(Drift(DriftClass.FILE, "untracked", path, accepted.to_json() if accepted else None,
+                               fact.to_json()))
+    items += [Drift(DriftClass.FILE, "untracked", d, None, dirs.summary(entries)) for d, entries in groups.items()]
+    items += backups.diff_backups(spec, backup_files, recorded, sets_blocked, live.sizes)
     return items

@@ -22,6 +22,9 @@ RECOMMENDATIONS: dict[tuple[C, str], tuple[Offer, tuple[Offer, ...]]] = {
     # merged by hand. Each removes <path>.trueup-new (saved as a backup if it was edited).
     (C.LOCAL_PATCH, "merge-conflict"): ((A.ACCEPT_LOCAL, "keep-local"),
                                         ((A.RESTORE_SOURCE, "take-new"), (A.ACCEPT_LOCAL, "resolved-by-hand"))),
+    # A locally edited file the source removed (upstream deleted it, or renamed it and the edit could not
+    # follow): accept it as an operator file, or delete it as the source did (saved as a backup first).
+    (C.LOCAL_PATCH, "orphaned-patch"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
     (C.FILE, "missing"): (A.RESTORE_SOURCE, (A.ACCEPT_LOCAL,)),
     (C.FILE, "mode-changed"): (A.RESTORE_SOURCE, (A.ACCEPT_LOCAL,)),
     (C.FILE, "type-changed"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
@@ -40,6 +43,8 @@ RECOMMENDATIONS: dict[tuple[C, str], tuple[Offer, tuple[Offer, ...]]] = {
     (C.CONFIG, "obsolete"): (A.UPGRADE, ()),
     (C.CONFIG, "user-modified"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
     (C.CONFIG, "obsolete-user-modified"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
+    # A framework entry whose live value nobody recorded (adoption, an entry the user wrote first): keep theirs.
+    (C.CONFIG, "shadowed"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
     # A service running old code, an old environment, stopped, errored or not saved: one restart resolves them.
     (C.RUNTIME, "not-running"): (A.RESTART, ()),
     (C.RUNTIME, "errored"): (A.RESTART, ()),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from attrs import evolve
 
 from trueup import config, files, runtime
 from trueup.errors import ManifestError
+from trueup.files import content
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.model.plan import Action, ComponentResult, Drift, Status
 from trueup.planner import document
@@ -26,7 +30,8 @@ def _status(drift: list[Drift], ledger: dict[str, Any] | None, install_exists: b
 BUILT_ON_FILES = (config, runtime)
 
 
-def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> tuple[ComponentResult, list[Action]]:
+def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
+           budget: content.Budget | None = None) -> tuple[ComponentResult, list[Action]]:
     """Drift items, status, facts and proposed actions of one component: observe, diff, propose per provider."""
     files_snap, basis = files.observe(spec, ctx)
     ctx = evolve(ctx, basis=basis)
@@ -37,6 +42,10 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> 
     proposed = [a for p, snap in snapshots.items() for a in p.propose(spec, snap, drift_of[p])]
     # An upgrade changes what the declared service runs: the same plan carries the restart it will need.
     proposed = runtime.with_upgrade(spec, snapshots[runtime], proposed)
+    # What each file action changes, as content: read only for the paths drift names, within the plan's budget.
+    # (the merge is tried on copies in the state dir's cache, the only place plan writes)
+    scratch = (ctx.memo_dir or Path(tempfile.gettempdir())) / f"trueup-diff-merge-{os.getpid()}"
+    proposed = content.attach(spec, basis.source, files_snap, proposed, scratch, budget or content.Budget())
     # Every action is also checked against the component-wide facts: its manifest entry, ledger and commit.
     actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions}) for a in proposed]
     # Shown and counted, never drift: what no action here could change (version files disagreeing upstream).
@@ -52,7 +61,8 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool) -> 
         "install_path": str(spec.install_path),
         "source": {"repo": spec.repo, "ref": spec.ref, "commit": basis.commit, "version": basis.version},
         "installed": {"commit": ledger["source"]["commit"], "version": ledger["version"]} if ledger else None,
-        "accepted": sorted(ledger["accepted"]) if ledger else [],
+        # An orphaned patch (files/local_patch.py) is kept, not accepted: it is drift until the operator decides.
+        "accepted": sorted(p for p, r in ledger["accepted"].items() if "orphaned" not in r) if ledger else [],
     }
     for provider in BUILT_ON_FILES:
         facts.update(provider.facts(snapshots[provider]))
@@ -73,9 +83,10 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     actions: list[Action] = []
     # The workspace's first plan makes its lineage: before the guard, which allows writes to cache and sources only.
     lineage = lineages.ensure(workspace.state_dir, workspace.root)
+    budget = content.Budget()
     with planning(workspace.state_dir):
         for spec in specs:
-            result, proposed = assess(spec, ctx, workspace.require_verified)
+            result, proposed = assess(spec, ctx, workspace.require_verified, budget)
             results.append(result)
             actions += proposed
     return document.build(workspace.root, lineage, results, actions)

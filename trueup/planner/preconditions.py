@@ -29,7 +29,19 @@ _COMPONENT_FACTS = {
 
 
 def observe_now(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
-    """The fact ``key`` names, observed now the way plan observed it."""
+    """The fact ``key`` names, observed now the way plan observed it.
+
+    Each fact is observed once per check and remembered in ``ctx.seen``: a component-wide one (the resolved
+    commit, the ledger, ...) shared by 3,000 actions is one ``git rev-parse``, not 3,000, and a path's fact
+    shared by a drift's alternative actions (accept-local, restore-source) is read once.
+    """
+    memo = (spec.name, key.provider, key.fact, key.target)
+    if memo not in ctx.seen:
+        ctx.seen[memo] = _observe_now(spec, key, ctx)
+    return ctx.seen[memo]
+
+
+def _observe_now(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
     if key == keys.MANIFEST:
         return spec.digest
     if key == keys.LEDGER:
@@ -58,17 +70,17 @@ def describe(key: FactKey) -> str:
     return key.encode()
 
 
-def check_targets(spec: ComponentSpec, action: Action) -> None:
+def check_targets(spec: ComponentSpec, action: Action, seen: dict | None = None) -> None:
     """Targets a plan names must be ones this workspace could ask for: declared files, entries, services."""
     if action.target_kind == TargetKind.CONFIG_ENTRY:
         config.check_targets(spec, action)
     elif action.target_kind == TargetKind.SERVICE:
         runtime.check_targets(spec, action)
     else:
-        from trueup.files.paths import safe_target
+        from trueup.files.paths import safe_target_seen
 
         for target in action.targets:
-            safe_target(spec.install_path, target)
+            safe_target_seen(spec.install_path, target, seen if seen is not None else {})
 
 
 def check_lineage(plan: Plan, lineage: str | None) -> None:
@@ -85,8 +97,10 @@ def check(workspace: Workspace, actions: list[Action] | tuple[Action, ...]) -> N
     root = str(workspace.root)
     for action in actions:
         spec = workspace.component(action.component)
-        check_targets(spec, action)
-        for key, expected in sorted(action.preconditions.items()):
+        check_targets(spec, action, ctx.seen)
+        # Sorted as FactKey orders itself, without its generated comparison (most of the cost at 10,000 actions).
+        for key, expected in sorted(action.preconditions.items(), key=lambda kv: (kv[0].provider, kv[0].fact,
+                                                                                   kv[0].target or "")):
             if recorded(key, observe_now(spec, key, ctx), root) != expected:
                 raise RefusedError(f"plan is stale: {describe(key)} of {spec.name} changed since the plan was made; "
                                    "run trueup plan again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -10,9 +11,10 @@ SYMBOLS = {
     "not-installed": "+", "untracked": "+", "missing": "-", "removed": "-", "outdated": "~", "modified": "~",
     "mode-changed": "~", "type-changed": "~", "stale": "~", "edited": "~", "unrecorded": "~",
     "unacknowledged": "!", "unmanaged": "!", "version-disagreement": "!", "unverified": "!", "commit-missing": "!",
-    "template-missing": "!", "merge-conflict": "!",
+    "template-missing": "!", "merge-conflict": "!", "orphaned-patch": "!",
 }
-OP_SYMBOLS = {"add": "+", "replace": "~", "merge": "~", "keep-beside": "!", "remove": "-", "keep": "!", "forget": "-"}
+OP_SYMBOLS = {"add": "+", "replace": "~", "merge": "~", "keep-beside": "!", "remove": "-", "keep": "!", "forget": "-",
+              "rename-merge": "~", "renamed": "-"}
 STATUS_STYLE = {"clean": "green", "drifted": "yellow", "not-installed": "cyan", "unmanaged": "magenta",
                 "unreachable": "red"}
 
@@ -33,42 +35,88 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 action``, ``2 actions``: never ``action(s)``."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def _config(item: dict[str, Any]) -> str:
+    from trueup.config.proposals import value_diff
+
     expected, actual = item["expected"] or {}, item["actual"] or {}
     entry = expected.get("entry") or actual.get("entry") or ""
     if item["kind"] == "unparseable":
         return f"does not parse ({actual.get('error')}); never written"
     if item["kind"] == "collision":
         return f"{entry}: {len(actual.get('values', []))} live entries normalize to one key"
-    return f"{entry}: {item['kind']}" + (f" (template {_value(expected.get('value'))}, live {_value(actual.get('value'))})"
-                                         if "value" in expected and "value" in actual else "")
+    if "value" in expected and "value" in actual:  # template → live, key by key
+        changed = value_diff(expected["value"], actual["value"])
+        return f"{entry}: {item['kind']}" + (f" ({'; '.join(changed)})" if changed else "")
+    return f"{entry}: {item['kind']}"
 
 
-def _value(value: Any) -> str:
-    import json
+def _when(value: Any) -> str:
+    """An ISO timestamp as a reviewer reads it: ``2026-11-20 10:02``."""
+    text = str(value or "?")
+    match = re.search(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)", text)
+    return f"{match.group(1)} {match.group(2)}" if match else text
 
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    return text if len(text) <= 60 else text[:57] + "..."
+
+def _runtime(item: dict[str, Any]) -> str:
+    kind, expected, actual = item["kind"], item["expected"], item["actual"]
+    if kind == "version-mismatch":
+        return f"{kind}: running {actual}, installed {expected}"
+    if kind == "stale-process":
+        return f"{kind}: started {_when(actual)}, files changed {_when(expected)}"
+    if kind == "env-stale" and isinstance(actual, dict):
+        return f"{kind}: started {_when(expected)}, changed since: " + ", ".join(sorted(actual))
+    if kind in ("not-running", "errored", "unsaved", "cwd-mismatch", "command-mismatch"):
+        return f"{kind}: expected {_short(expected)}, now {_short(actual)}"
+    if kind in ("unreachable", "skipped"):
+        return f"{kind}: {actual}"
+    return kind.replace("-", " ")
 
 
 def describe(item: dict[str, Any]) -> str:
     kind, expected, actual = item["kind"], item["expected"], item["actual"]
+    if isinstance(actual, dict) and actual.get("type") == "dir" and "files" in actual:  # a directory as one item
+        what = ("untracked directory" if kind == "untracked"
+                else "backup set" + (" (acknowledged)" if kind == "acknowledged" else ""))
+        from trueup.files.dirs import describe as dir_size  # "60000 files, 410 MB"
+
+        return f"{what}, {dir_size(actual)}"
     if item["class"] == "config":
         return _config(item)
+    if item["class"] == "runtime":
+        return _runtime(item)
     if kind == "outdated":
         return f"installed {_short(actual)}, source is {_short(expected)}"
     if kind == "not-installed":
         return f"not installed; source is {_short(expected)}"
     if kind == "unmanaged":
+        if isinstance(actual, dict) and "ref" in actual:  # the commit the install matches best (files/adoption.py)
+            n = actual["differences"]
+            how = "exactly" if not n else f"except {plural(n, 'file')}"
+            return f"directory exists without a ledger; matches {actual['ref']} {how}; source is {_short(expected)}"
         return "directory exists without a ledger"
     if kind == "version-disagreement":
         return "version files disagree: " + ", ".join(f"{k}={v}" for k, v in sorted(actual.items()))
-    if kind in ("modified", "mode-changed", "type-changed"):
-        return f"{kind}: was {_short(expected)}, now {_short(actual)}"
+    if kind == "modified" and expected and actual:
+        mode = f", mode {expected.get('mode')} → {actual.get('mode')}" if expected.get("mode") != actual.get("mode") else ""
+        return f"modified: content differs from the installed version{mode}"
+    if kind == "mode-changed":
+        return f"mode-changed: {expected.get('mode')} → {actual.get('mode')}"
+    if kind == "type-changed":
+        return f"type-changed: was {_short(expected)}, now {_short(actual)}"
     if kind == "merge-conflict":
         to = (expected.get("to_commit") or "")[:12]
         return (f"upgrade{' to ' + to if to else ''} could not merge the local changes: local file kept, new version "
                 f"beside it as {expected['beside']}" + (" (local file edited since)" if actual.get("edited") else ""))
+    if kind == "orphaned-patch":
+        to = (expected.get("to_commit") or "")[:12]
+        renamed = f" (renamed to {expected['renamed_to']})" if expected.get("renamed_to") else ""
+        return (f"edited locally, removed from the source{renamed}{' at ' + to if to else ''}: kept, but nothing "
+                "installed uses it; keep it as yours (accept-local) or delete it (restore-source)")
     if kind == "missing" and item["class"] == "file":
         return "missing"
     if kind == "untracked":
@@ -95,7 +143,7 @@ def _by_component(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def _warnings_note(document: dict[str, Any]) -> str:
     count = document["summary"].get("warnings", 0)
-    return f" {count} warning{'s' if count != 1 else ''} (not drift; --strict fails on them)." if count else ""
+    return f" {plural(count, 'warning')} (not drift; --strict fails on them)." if count else ""
 
 
 def summary_line(document: dict[str, Any]) -> str:
@@ -105,95 +153,275 @@ def summary_line(document: dict[str, Any]) -> str:
     counts = Counter(a["type"] for a in actions if a["recommended"])
     detail = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
     alternatives = sum(1 for a in actions if not a["recommended"])
-    text = f"Plan: {len(actions)} actions ({detail}" + (f"; {alternatives} alternatives" if alternatives else "") + ")"
+    text = (f"Plan: {plural(len(actions), 'action')} ({detail}"
+            + (f"; {plural(alternatives, 'alternative')}" if alternatives else "") + ")")
     approved = sum(1 for a in actions if a["approved"])
     if approved:
         text += f", {approved} approved"
-    return text + f"; {document['summary']['drift']} drift items." + _warnings_note(document)
+    return text + f"; {plural(document['summary']['drift'], 'drift item')}." + _warnings_note(document)
 
 
-def _action_line(action: dict[str, Any]) -> str:
+def fully_approved(document: dict[str, Any]) -> bool:
+    """Every group has its approved action: nothing is left to review."""
+    groups = {a["group"] for a in document["actions"]}
+    return bool(groups) and groups == {a["group"] for a in document["actions"] if a["approved"]}
+
+
+def _targets_label(action: dict[str, Any]) -> str:
+    details = action.get("details", {})
+    if "config" in details:
+        return f"{details['config']}: {plural(len(action['targets']), 'entry', 'entries')}"
+    if len(action["targets"]) > 1 and action["type"] == "upgrade":
+        return plural(len(action["targets"]), "path")
+    return ", ".join(action["targets"])
+
+
+def _action_line(action: dict[str, Any], id_width: int) -> str:
     marker = "*" if action["recommended"] else " "
     check = "[x]" if action["approved"] else "[ ]"
-    if "config" in action.get("details", {}):
-        target = f"{action['details']['config']}: {len(action['targets'])} entr{'y' if len(action['targets']) == 1 else 'ies'}"
-    elif action["type"] == "upgrade":
-        target = f"{len(action['targets'])} paths"
-    else:
-        target = ", ".join(action["targets"])
+    target = _targets_label(action)
     if action.get("details", {}).get("resolution"):  # one drift offering a type twice: say which way this is
         target = f"{action['details']['resolution']}: {target}"
-    return f"{check} {action['id']} {marker}{action['type']:<16} {target}"
+    return f"{check} {action['id']:<{id_width}} {marker}{action['type']:<16} {target}"
+
+
+def _reverse_of(action: dict[str, Any], actions: list[dict[str, Any]]) -> str | None:
+    """For an alternative whose diff shows the paths its group's recommended action shows: how to say so
+    ("the reverse of ID's" for the opposite type, "the same as ID's" for the same one) instead of repeating it."""
+    if action["recommended"] or not action.get("details", {}).get("diff"):
+        return None
+    for other in actions:
+        if (other["group"] == action["group"] and other["recommended"]
+                and set(other.get("details", {}).get("diff") or {}) == set(action["details"]["diff"])):
+            same = other["type"] == action["type"] and other["details"]["diff"] == action["details"]["diff"]
+            return f"the same as {other['id']}'s" if same else f"the reverse of {other['id']}'s"
+    return None
+
+
+def diff_summary(diff: dict[str, Any]) -> str | None:
+    """One line for a diff that has no text to show."""
+    if diff.get("secret"):
+        return "changed (secret: never read, never diffed)"
+    if diff.get("binary"):
+        sides = [f"{name} " + ("absent" if side is None else f"{side['size']} bytes, sha256 {side['sha256'][:12]}")
+                 for name, side in (("before", diff["before"]), ("after", diff["after"]))]
+        return "binary: " + "; ".join(sides)
+    if "note" in diff:
+        return diff["note"]
+    if "omitted" in diff:
+        return "diff omitted: the plan's diff budget is spent; trueup diff shows it"
+    if not diff.get("text"):
+        return "no content change"
+    return None
+
+
+DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(line: str) -> str:
+    """A line of file content safe for a terminal: control characters (an escape sequence in a patched file)
+    shown as ``\\xNN``, never sent to the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+
+
+def _diff_lines(path: str, diff: dict[str, Any], indent: str) -> list[tuple[str, str | None]]:
+    conflict = " (merge conflicts: the live file is kept, the new version written beside it)" if diff.get("conflict") else ""
+    summary = diff_summary(diff)
+    if summary is not None:
+        return [(f"{indent}{path}: {summary}{conflict}", "dim")]
+    out: list[tuple[str, str | None]] = [(f"{indent}diff {path}{conflict}", "bold")]
+    for line in diff["text"].splitlines():
+        style = None if line.startswith(("---", "+++")) else DIFF_STYLE.get(line[:1])
+        out.append((indent + printable(line), style or ("bold" if line.startswith(("---", "+++")) else None)))
+    if diff.get("truncated"):
+        out.append((f"{indent}… diff truncated (200 lines / 16 KB a file); trueup diff shows it whole", "dim"))
+    return out
+
+
+def _action_body(action: dict[str, Any], actions: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """Every path the action touches, then what it changes in each."""
+    lines: list[tuple[str, str | None]] = []
+    details = action.get("details", {})
+    pad = "        "
+    if "config" in details:
+        for change in details["changes"]:
+            symbol = {"add": "+", "remove": "-"}.get(change["op"], "~")
+            lines.append((f"{pad}{symbol} {details['config']} {change['entry']} ({change['op']})", "dim"))
+            for line in change.get("diff", []):
+                lines.append((f"{pad}    {line}", DIFF_STYLE.get(line[:1], "yellow")))
+    elif action["type"] == "upgrade":
+        ops = details["files"]
+        for path in sorted(ops):
+            op = ops[path]
+            moved = f" from {op['from']}" if "from" in op else f" to {op['to']}" if "to" in op else ""
+            lines.append((f"{pad}{OP_SYMBOLS[op['op']]} {path} ({op['op']}{moved})", "dim"))
+    elif action["type"] == "import" and "accept" in details:
+        lines.append((f"{pad}{action['reason']}", "dim"))
+        for path, kind in sorted(details["accept"].items()):  # what import records as accepted
+            lines.append((f"{pad}~ {path} ({kind})", "dim"))
+    elif len(action["targets"]) > 1:
+        for path in action["targets"]:
+            lines.append((f"{pad}{path}", "dim"))
+    diffs = details.get("diff") or {}
+    reverse = _reverse_of(action, actions)
+    if reverse is not None:
+        lines.append((f"{pad}diff: {reverse}", "dim"))
+    else:
+        for path in sorted(diffs):
+            lines += _diff_lines(path, diffs[path], pad)
+    return lines
 
 
 def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[str, str | None]]:
     """Lines of (text, rich style); the CLI decides whether styles become colour."""
     lines: list[tuple[str, str | None]] = []
     actions = _by_component(document)
+    id_width = max((len(a["id"]) for a in document["actions"]), default=12)
     for comp in document["components"]:
         status = comp["status"]
         lines.append((f"# {comp['name']}: {status}" + (f" ({comp['unobserved']})" if comp.get("unobserved") else ""),
                       f"bold {STATUS_STYLE.get(status, '')}".strip()))
         for warning in comp.get("warnings", []):
             lines.append((f"  warning: {warning['message']}", "yellow"))
-        for item in comp["drift"]:
-            where = item["path"] or "(component)"
-            lines.append((f"  {SYMBOLS.get(item['kind'], '~')} {item['class']:<11} {where}  {describe(item)}",
-                          {"+": "green", "-": "red", "~": "yellow", "!": "magenta"}.get(SYMBOLS.get(item["kind"], "~"))))
-        for item in comp["info"]:
-            lines.append((f"  i {item['class']:<11} {item['path'] or '(component)'}  {describe(item)}", "dim"))
-        for action in actions.get(comp["name"], []):
-            lines.append(("    " + _action_line(action), None if action["recommended"] else "dim"))
-            if "config" in action.get("details", {}):
-                for change in action["details"]["changes"][:20]:
-                    symbol = {"add": "+", "remove": "-"}.get(change["op"], "~")
-                    lines.append((f"        {symbol} {action['details']['config']} {change['entry']} ({change['op']})", "dim"))
-            elif action["type"] == "upgrade":
-                ops = action["details"]["files"]
-                for path in sorted(ops)[:20]:
-                    lines.append((f"        {OP_SYMBOLS[ops[path]['op']]} {path} ({ops[path]['op']})", "dim"))
-                if len(ops) > 20:
-                    lines.append((f"        … and {len(ops) - 20} more", "dim"))
+        accepted = comp.get("facts", {}).get("accepted") or []
+        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"] or "(component)", describe(i), i) for i in comp["drift"]]
+                + [("i", i["class"], i["path"] or "(component)", describe(i), None) for i in comp["info"]]
+                + [("=", "accepted", path, "local change accepted: part of what runs", None) for path in accepted])
+        width = max((len(r[2]) for r in rows), default=0)
+        cls_width = max((len(r[1]) for r in rows), default=0)
+        for symbol, cls, where, text, item in rows:
+            style = ({"+": "green", "-": "red", "~": "yellow", "!": "magenta"}.get(symbol) if item is not None else "dim")
+            lines.append((f"  {symbol} {cls:<{cls_width}} {where:<{width}}  {text}".rstrip(), style))
+        comp_actions = actions.get(comp["name"], [])
+        for action in comp_actions:
+            lines.append(("    " + _action_line(action, id_width), None if action["recommended"] else "dim"))
+            lines += _action_body(action, comp_actions)
             if action["gated"]:
                 lines.append((f"        gated by: {', '.join(action['gated'])}", "magenta"))
         lines.append(("", None))
     lines.append((summary_line(document), "bold"))
     if document["actions"]:
         name = plan_file or "PLAN"
-        lines.append((f"Review, then: trueup approve {name} --all   (or IDs; * marks the recommended action)", None))
-        lines.append((f"Then:         trueup apply {name}", None))
+        if not fully_approved(document):
+            lines.append((f"Review, then: trueup approve {name} --all   (or IDs; * marks the recommended action)", None))
+            lines.append((f"Then:         trueup apply {name}", None))
+        else:
+            lines.append((f"Every group has an approved action. Then: trueup apply {name}", None))
     return lines
 
 
+# GitHub refuses a comment over 65,536 characters; the rest of the plan is in plan.json.
+COMMENT_LIMIT = 65_536
+TRUNCATED = "**… truncated, see plan.json** ({} left out)"
+_CELL_ESCAPES = {"\\": "\\\\", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "<": "&lt;", "&": "&amp;",
+                 "~": "\\~", "[": "\\[", "]": "\\]"}
+
+
+def cell(text: Any) -> str:
+    """Text for a markdown table cell or list item that renders exactly as written (CommonMark + GFM tables)."""
+    out = "".join(_CELL_ESCAPES.get(ch, ch) for ch in str(text)).replace("\n", " ")
+    if out[:1] in ("+", "-", "#", ">", "="):  # would start a list, heading or quote in a list item
+        out = "\\" + out
+    return out if out.strip() else "-"
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fence(text: str) -> str:
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, run + 1)
+
+
+def _details(summary: str, body: list[str]) -> str:
+    return "\n".join(["<details>", f"<summary>{_html(summary)}</summary>", "", *body, "", "</details>"])
+
+
+def _md_diff(path: str, diff: dict[str, Any], action_id: str) -> str:
+    conflict = " (merge conflicts)" if diff.get("conflict") else ""
+    summary = diff_summary(diff)
+    if summary is not None:
+        return f"- {cell(path)}: {cell(summary + conflict)}"
+    text = diff["text"] + ("… diff truncated (200 lines / 16 KB a file); trueup diff shows it whole\n"
+                           if diff.get("truncated") else "")
+    fence = _fence(text)
+    return _details(f"diff {path}{conflict} ({action_id})", [f"{fence}diff", text.rstrip("\n"), fence])
+
+
+def _md_action_blocks(action: dict[str, Any], actions: list[dict[str, Any]]) -> list[str]:
+    """What an action touches (every path, folded when long) and changes: blocks after the actions table."""
+    details = action.get("details", {})
+    blocks = []
+    if "config" in details:
+        items = []
+        for change in details["changes"]:
+            items.append(f"- {cell(change['op'])} {cell(change['entry'])}")
+            items += [f"  - {cell(line)}" for line in change.get("diff", [])]
+        blocks.append(_details(f"{action['id']}: {details['config']}, {plural(len(details['changes']), 'change')}", items))
+    elif action["type"] == "upgrade" or len(action["targets"]) > 3:
+        ops = details.get("files", {})
+        items = [f"- {ops[p]['op']}: {cell(p)}" if p in ops else f"- {cell(p)}"
+                 for p in action["targets"]]
+        blocks.append(_details(f"{action['id']}: {plural(len(action['targets']), 'path')}", items))
+    reverse = _reverse_of(action, actions)
+    diffs = details.get("diff") or {}
+    if reverse is None:
+        blocks += [_md_diff(path, diffs[path], action["id"]) for path in sorted(diffs)]
+    else:
+        blocks.append(f"- diff of {action['id']}: {reverse}")
+    return blocks
+
+
+def _md_targets(action: dict[str, Any]) -> str:
+    if "config" in action.get("details", {}) or action["type"] == "upgrade" or len(action["targets"]) > 3:
+        return cell(_targets_label(action)) + " (listed below)"
+    return ", ".join(cell(t) for t in action["targets"])
+
+
 def markdown(document: dict[str, Any]) -> str:
-    out = ["## trueup plan", ""]
-    out.append("| component | status | drift | warnings | actions |")
-    out.append("|---|---|---|---|---|")
+    """A pull-request comment: exact under CommonMark, under GitHub's size limit, marked with the plan hash."""
+    head = [f"<!-- trueup plan_hash: {document['plan_hash']} -->", "## trueup plan", "",
+            "| component | status | drift | warnings | actions |", "|---|---|---|---|---|"]
     actions = _by_component(document)
     for comp in document["components"]:
-        out.append(f"| `{comp['name']}` | {comp['status']} | {len(comp['drift'])} | {len(comp.get('warnings', []))} | "
-                   f"{len(actions.get(comp['name'], []))} |")
+        head.append(f"| {cell(comp['name'])} | {comp['status']} | {len(comp['drift'])} | "
+                    f"{len(comp.get('warnings', []))} | {len(actions.get(comp['name'], []))} |")
+    blocks = ["\n".join(head)]
     for comp in document["components"]:
-        if not comp["drift"] and not actions.get(comp["name"]) and not comp.get("warnings"):
+        comp_actions = actions.get(comp["name"], [])
+        accepted = comp.get("facts", {}).get("accepted") or []
+        if not comp["drift"] and not comp_actions and not comp.get("warnings") and not accepted:
             continue
-        out += ["", f"### `{comp['name']}` — {comp['status']}", ""]
+        section = [f"### {cell(comp['name'])} — {comp['status']}", ""]
         for warning in comp.get("warnings", []):
-            out.append(f"> **warning** ({warning['kind']}): {warning['message']}")
+            section.append(f"> **warning** ({cell(warning['kind'])}): {cell(warning['message'])}")
         if comp.get("warnings"):
-            out.append("")
-        if comp["drift"]:
-            out += ["| | class | path | what |", "|---|---|---|---|"]
-            for item in comp["drift"]:
-                out.append(f"| {SYMBOLS.get(item['kind'], '~')} | {item['class']} | `{item['path'] or '-'}` | "
-                           f"{describe(item).replace('|', '/')} |")
-        if actions.get(comp["name"]):
-            out += ["", "| approve | id | action | targets | recommended | gated by |", "|---|---|---|---|---|---|"]
-            for action in actions[comp["name"]]:
-                targets = (", ".join(f"`{t}`" for t in action["targets"]) if action["type"] != "upgrade"
-                           else f"{len(action['targets'])} paths")
+            section.append("")
+        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"], describe(i)) for i in comp["drift"]]
+                + [("=", "accepted", p, "local change accepted: part of what runs") for p in accepted])
+        if rows:
+            section += ["| | class | path | what |", "|---|---|---|---|"]
+            section += [f"| {s} | {c} | {cell(p or '-')} | {cell(w)} |" for s, c, p, w in rows]
+        if comp_actions:
+            section += ["", "| approve | id | action | targets | recommended | gated by |", "|---|---|---|---|---|---|"]
+            for action in comp_actions:
                 kind = action["type"] + (f" ({action['details']['resolution']})"
                                          if action.get("details", {}).get("resolution") else "")
-                out.append(f"| {'[x]' if action['approved'] else '[ ]'} | `{action['id']}` | {kind} | {targets} | "
-                           f"{'yes' if action['recommended'] else 'alternative'} | {', '.join(action['gated']) or '-'} |")
-    out += ["", f"**{summary_line(document)}**", ""]
-    return "\n".join(out)
+                section.append(f"| {'[x]' if action['approved'] else '[ ]'} | {action['id']} | {kind} | "
+                               f"{_md_targets(action)} | {'yes' if action['recommended'] else 'alternative'} | "
+                               f"{cell(', '.join(action['gated']))} |")
+        blocks.append("\n".join(section))
+        for action in comp_actions:
+            blocks += _md_action_blocks(action, comp_actions)
+    tail = f"**{cell(summary_line(document))}**"
+    out: list[str] = []
+    size = len(tail) + 200  # room for the truncation marker
+    for i, block in enumerate(blocks):
+        if size + len(block) + 2 > COMMENT_LIMIT:
+            out.append(TRUNCATED.format(plural(len(blocks) - i, "section")))
+            break
+        out.append(block)
+        size += len(block) + 2
+    return "\n\n".join([*out, tail]) + "\n"

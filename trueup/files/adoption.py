@@ -1,0 +1,177 @@
+"""Adoption: which commit of the source an unmanaged install matches best, and what import would accept there.
+
+Read-only. The search is git's own notion of "the same tree" first (the install's tree id, computed here the
+way ``git write-tree`` would, against the candidates' root trees), then the fewest differing paths by blob id.
+Candidates, in order of preference on a tie: the commit the manifest's ref resolves to, the newest tags,
+then the ref's own history — bounded, so adopting an install of a long-lived source stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trueup.files.globs import spec_matcher
+from trueup.manifest import ComponentSpec
+from trueup.model.facts import ABSENT, FileFact
+from trueup.source import Source
+
+MAX_TAGS = 100
+MAX_HISTORY = 100
+# Tree entries compared path by path, over all candidates: a 10k-file install compares about 50 commits.
+MAX_COMPARED = 500_000
+
+MODIFIED, ABSENT_KIND, NOT_IN_SOURCE = "modified", "absent", "not-in-source"
+
+
+def skipped(spec: ComponentSpec) -> Callable[[str], bool]:
+    """Paths adoption never compares: ignored, generated outputs, backups, trueup's own directory."""
+    ignore, backups = spec_matcher(spec.ignore), spec_matcher(spec.backup_patterns)
+    generated = {g.path for g in spec.generated}
+    return lambda rel: (rel in generated or rel.startswith(".trueup/") or bool(ignore.match_file(rel))
+                        or bool(backups.match_file(rel)))
+
+
+def differences(spec: ComponentSpec, wanted: dict[str, FileFact], live: dict[str, FileFact]) -> dict[str, str]:
+    """path → modified | absent | not-in-source: exactly what an import at ``wanted``'s commit records as accepted."""
+    skip = skipped(spec)
+    out: dict[str, str] = {}
+    for rel, want in wanted.items():
+        if skip(rel):
+            continue
+        have = live.get(rel, ABSENT)
+        if not have.matches(want, spec.exact_modes):
+            out[rel] = ABSENT_KIND if have.type == "absent" else MODIFIED
+    for rel in live:
+        if rel not in wanted and not skip(rel):
+            out[rel] = NOT_IN_SOURCE
+    return dict(sorted(out.items()))
+
+
+def _blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _git_mode(fact: FileFact) -> str:
+    if fact.type == "symlink":
+        return "120000"
+    return "100755" if fact.mode and int(fact.mode, 8) & 0o111 else "100644"
+
+
+def live_blobs(root: Path, live: dict[str, FileFact]) -> dict[str, tuple[str, str]]:
+    """path → (git mode, git blob id) of the install's files and symlinks (read again: the walk keeps sha256)."""
+    out = {}
+    for rel, fact in live.items():
+        path = root / rel
+        try:
+            data = os.readlink(path).encode("utf-8", "surrogateescape") if fact.type == "symlink" else path.read_bytes()
+        except OSError:
+            continue
+        if fact.type in ("file", "symlink"):
+            out[rel] = (_git_mode(fact), _blob_id(data))
+    return out
+
+
+def tree_id(entries: dict[str, tuple[str, str]]) -> str:
+    """The id git gives the tree of these (path → (mode, blob)) entries, as ``git write-tree`` would."""
+    children: dict[str, Any] = {}
+    for rel, entry in entries.items():
+        node = children
+        *dirs, name = rel.split("/")
+        for d in dirs:
+            node = node.setdefault(d + "/", {})
+        node[name] = entry
+
+    def write(node: dict[str, Any]) -> bytes:
+        body = b""
+        for name in sorted(node, key=lambda n: n.encode("utf-8", "surrogateescape")):  # dirs sort as "name/"
+            value = node[name]
+            if isinstance(value, dict):
+                mode, sha, raw = "40000", write(value), name[:-1]
+            else:
+                mode, sha, raw = value[0], bytes.fromhex(value[1]), name
+            body += mode.encode() + b" " + raw.encode("utf-8", "surrogateescape") + b"\0" + sha
+        return hashlib.sha1(b"tree %d\0" % len(body) + body).digest()
+
+    return write(children).hex()
+
+
+def _candidates(source: Source, desired: str) -> list[tuple[str, str, str]]:
+    """(commit, tree, label) in order of preference, each commit once."""
+    seen: set[str] = set()
+    out = []
+    trees = source.trees([desired])
+    rows = [(desired, trees.get(desired, ""), "")]
+    rows += [(commit, tree, tag) for tag, commit, tree in source.tags(MAX_TAGS)]
+    rows += [(commit, tree, "") for commit, tree in source.history(desired, MAX_HISTORY)]
+    tag_of: dict[str, str] = {}
+    for commit, _, tag in rows:
+        if tag and commit not in tag_of:
+            tag_of[commit] = tag
+    for commit, tree, _ in rows:
+        if commit not in seen:
+            seen.add(commit)
+            out.append((commit, tree, tag_of.get(commit, "")))
+    return out
+
+
+def _count(candidate: dict[str, tuple[str, str]], live: dict[str, tuple[str, str]], skip) -> int:
+    paths = {p for p in candidate.keys() | live.keys() if not skip(p)}
+    return sum(1 for p in paths if (candidate.get(p) or ("", ""))[1] != (live.get(p) or ("", ""))[1])
+
+
+def best_match(spec: ComponentSpec, source: Source, desired: str, root: Path, live: dict[str, FileFact],
+               memo_dir: Path | None) -> dict[str, Any]:
+    """The commit the install matches best, how it was found, and the differences import would accept there."""
+    skip = skipped(spec)
+    blobs = live_blobs(root, {p: f for p, f in live.items() if not skip(p)})
+    candidates = _candidates(source, desired)
+    wanted_tree = tree_id(blobs)
+    exact = next(((c, t, label) for c, t, label in candidates if t == wanted_tree), None)
+    seen_trees: set[str] = set()
+    if exact is not None:
+        chosen, how = exact, "tree"
+    else:
+        best, best_count = candidates[0], None
+        compared = 0
+        for commit, tree, label in candidates:
+            if tree in seen_trees:
+                continue  # same tree as a commit preferred before it
+            if compared > MAX_COMPARED:
+                break
+            seen_trees.add(tree)
+            listed = {p: (e.mode or "", e.blob) for p, e in source.tree(commit).items()}
+            compared += len(listed)
+            count = _count(listed, blobs, skip)
+            if best_count is None or count < best_count:
+                best, best_count = (commit, tree, label), count
+                if count == 0:
+                    break
+        chosen, how = best, "files"
+    commit, _, label = chosen
+    tree = source.tree(commit)
+    hashes = source.file_hashes(tree, sorted(tree), memo_dir)
+    wanted = {p: FileFact(e.type, e.mode, hashes[p]) for p, e in tree.items()}
+    version, _ = source.version(commit, label or commit)
+    return {
+        "commit": commit,
+        "ref": label or commit[:12],
+        "version": version,
+        "exact": how == "tree",
+        "searched": len(candidates) if how == "tree" else len(seen_trees),
+        "differences": differences(spec, wanted, live),
+        # Zylos records (.zylos/manifest.json, components.json) are not read: their format is not documented here.
+    }
+
+
+def describe(match: dict[str, Any], ref: str, desired: str) -> str:
+    """One line for the plan: what the install matches and what the manifest asks."""
+    n = len(match["differences"])
+    what = "exactly" if not n else f"except {n} file{'' if n == 1 else 's'}"
+    line = f"install matches {match['ref']} {what}"
+    if match["commit"] != desired:
+        line += f"; manifest asks {ref}"
+    return line
