@@ -73,8 +73,11 @@ def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
 
 
 def apply(action: Action, ctx) -> None:
-    from trueup.files import accept_local, backups, generated, import_install, restore_source, upgrade
+    from trueup.files import accept_local, backups, conflicts, generated, import_install, restore_source, upgrade
 
+    if action.details.get("resolution"):  # keep-local, take-new or resolved-by-hand of a merge conflict
+        conflicts.run(action, ctx)
+        return
     runners = {
         ActionType.ACCEPT_LOCAL: accept_local.run,
         ActionType.RESTORE_SOURCE: restore_source.run,

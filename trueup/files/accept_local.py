@@ -11,11 +11,6 @@ from trueup.state import ledger as ledgers
 
 
 def run(action: Action, ctx: FilesContext) -> None:
-    if action.details.get("resolution"):  # keep-local or resolved-by-hand of a merge conflict
-        from trueup.files import conflicts
-
-        conflicts.run(action, ctx)
-        return
     assert ctx.ledger is not None
     backups = spec_matcher(ctx.spec.backup_patterns)
     for rel in action.targets:

@@ -11,11 +11,6 @@ from trueup.model.plan import Action
 
 
 def run(action: Action, ctx: FilesContext) -> None:
-    if action.details.get("resolution"):  # take-new of a merge conflict
-        from trueup.files import conflicts
-
-        conflicts.run(action, ctx)
-        return
     if action.details.get("drift") == "local-patch/orphaned-patch":  # the source removed it: remove it too
         from trueup.files.local_patch import remove_orphan
 
