@@ -46,3 +46,36 @@ def test_no_cache_gives_the_same_plan(installed):
     for doc in (cached, uncached):
         doc.pop("meta")
     assert json.dumps(cached, sort_keys=True) == json.dumps(uncached, sort_keys=True)
+
+
+class _CountingStream:
+    """A non-terminal stdout that counts writes."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_plan_lines_go_out_in_one_write_with_rich_text_semantics(monkeypatch):
+    """Thousands of plan lines are one write, not one rich print each; the text is what rich printed per line."""
+    from trueup import cli
+
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    lines = [(f"  ~ server/file{i}.js", "yellow") for i in range(2000)]
+    lines += [("emoji :smile: and a bell\x07 [bold]not markup[/]", "bold"), ("", None), ("é\u2028ü", None)]
+    stream = _CountingStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    cli._print_lines(lines)
+    assert len(stream.writes) == 1
+    expected = "".join(f"  ~ server/file{i}.js\n" for i in range(2000))
+    assert stream.writes[0] == expected + "emoji 😄 and a bell [bold]not markup[/]\n\né\u2028ü\n"

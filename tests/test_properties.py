@@ -351,3 +351,34 @@ def test_upgrades_with_renames_and_mode_changes_converge(renaming_template, ops)
         assert after["actions"] == []
     finally:
         shutil.rmtree(project.root, ignore_errors=True)
+
+
+# (f) canonical JSON: the fast indenter writes exactly json.dumps(indent=2, sort_keys=True, ensure_ascii=False).
+json_keys = st.text(max_size=8) | st.sampled_from(['a,b', '{"x"}', "[", "]", "\\", '"', ": ", "é", "\u2028", "\x00"])
+json_scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
+                | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12) | json_keys)
+entries = st.builds(lambda mode, digest: _entry(mode, digest), st.sampled_from([0o644, 0o755, 0o600]),
+                    st.binary(min_size=32, max_size=32))
+json_documents = st.recursive(
+    json_scalars | entries,
+    lambda children: (st.lists(children, max_size=4) | st.dictionaries(json_keys, children, max_size=4)
+                      | st.dictionaries(st.integers(), children, max_size=3)
+                      | st.lists(children, max_size=3).map(tuple)),
+    max_leaves=30)
+
+
+def _entry(mode: int, digest: bytes):
+    from trueup.state.ledger_entry import Entry
+
+    return Entry(Entry.key(mode, digest))
+
+
+@settings(max_examples=500, deadline=None)
+@given(document=json_documents)
+def test_indented_json_is_json_dumps_byte_for_byte(document):
+    from trueup.state.atomic import canonical_json, indented_json
+    from trueup.state.ledger_entry import json_default
+
+    expected = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=json_default)
+    assert indented_json(document, json_default) == expected
+    assert canonical_json(document) == expected + "\n"

@@ -32,9 +32,32 @@ def _workspace(path: Optional[Path]):
 
 
 def _print_lines(lines) -> None:
+    """Print (text, style) lines exactly as one ``console.print(text, style=style, markup=False)`` each would, at once.
+
+    Without colour (not a terminal, or a dumb one) styles print nothing, so the text goes out in one write;
+    otherwise one rich Text carries every line's style. The text is what rich makes of it either way: emoji codes
+    replaced and control codes stripped here, tabs expanded by rich (text with a tab takes rich's path).
+    """
+    from rich._emoji_replace import _emoji_replace
+    from rich.control import strip_control_codes
+
     console = _console()
-    for text, style in lines:
-        console.print(text, style=style, markup=False)
+    lines = [(_emoji_replace(text) if ":" in text else text, style) for text, style in lines]
+    if not lines:
+        return
+    joined = strip_control_codes("\n".join(text for text, _ in lines))
+    if console.color_system is None and "\t" not in joined:
+        console.file.write(joined + "\n")
+        console.file.flush()
+        return
+    from rich.text import Text
+
+    out = Text()
+    for index, (text, style) in enumerate(lines):
+        if index:
+            out.append("\n")
+        out.append(text, style=style)
+    console.print(out, markup=False)
 
 
 @app.callback()

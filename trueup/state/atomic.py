@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -186,7 +187,7 @@ def canonical_json(document: Any) -> str:
 
     files = document.get("files") if type(document) is dict else None
     if type(files) is not dict or len(files) < 64:
-        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=json_default) + "\n"
+        return indented_json(document, json_default) + "\n"
     # A ledger: json's indenting encoder is pure Python (its C encoder cannot indent), about 60 µs per file
     # entry; the same text built entry by entry costs a few. The bytes are identical (tests/test_ledger_json.py).
     text = json.dumps({**document, "files": _FILES_MARK}, indent=2, sort_keys=True, ensure_ascii=False,
@@ -197,6 +198,49 @@ def canonical_json(document: Any) -> str:
 
 
 _FILES_MARK = "\x00trueup-ledger-files\x00"
+
+# One token of compact JSON: a run of strings and scalars (a key with its value or its ": "), or one structural
+# character. Strings are matched whole, so brackets and commas inside them are never taken for structure.
+_JSON_TOKEN = re.compile(r'(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"|[^"{}\[\],]++)++|[{}\[\],]')
+_NEWLINES = ["\n" + "  " * depth for depth in range(64)]
+_COMMAS = [",\n" + "  " * depth for depth in range(64)]
+
+
+def indented_json(document: Any, default: Any = None) -> str:
+    """``json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=default)``, faster.
+
+    json's indenting encoder is pure Python (its C encoder cannot indent); this encodes compactly in C — the same
+    keys, scalars and separators — and only inserts the newlines and indentation, token by token. That is only
+    10–15% faster (a 17 MB plan: 0.53 s against 0.62 s; the tokenising regex and the per-token loop are most of
+    it); the bytes are identical (tests/test_properties.py).
+    """
+    compact = json.dumps(document, sort_keys=True, ensure_ascii=False, default=default, separators=(",", ": "))
+    out: list[str] = []
+    append = out.append
+    depth = 0
+    opened = False  # the previous token opened a container: "{}" and "[]" stay on one line
+    for token in _JSON_TOKEN.findall(compact):
+        if token == ",":
+            append(_COMMAS[depth] if depth < 64 else ",\n" + "  " * depth)
+            continue
+        if opened:
+            opened = False
+            if token == "}" or token == "]":
+                depth -= 1
+                append(token)
+                continue
+            append(_NEWLINES[depth] if depth < 64 else "\n" + "  " * depth)
+        if token == "{" or token == "[":
+            depth += 1
+            append(token)
+            opened = True
+        elif token == "}" or token == "]":
+            depth -= 1
+            append(_NEWLINES[depth] if depth < 64 else "\n" + "  " * depth)
+            append(token)
+        else:
+            append(token)
+    return "".join(out)
 
 
 def _files_json(files: dict[str, Any], default: Any) -> str:
