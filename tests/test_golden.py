@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from trueup.cli import main
-from trueup.planner import render
+from trueup.planner import render, render_markdown
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -41,7 +41,7 @@ def test_human_render(demo_plan, update_golden):
 def test_markdown_render(demo_plan, update_golden):
     _, document = demo_plan
     # The plan hash covers the ledger digest, whose install timestamps differ per run: mask it, keep the marker.
-    check("demo-plan.md", render.markdown(document).replace(document["plan_hash"], "<plan_hash>"), update_golden)
+    check("demo-plan.md", render_markdown.markdown(document).replace(document["plan_hash"], "<plan_hash>"), update_golden)
 
 
 def test_plan_document(demo_plan, update_golden):

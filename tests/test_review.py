@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 
 from trueup.config.proposals import value_diff
 from trueup.files.content import MAX_LINES, Budget, unified
-from trueup.planner import render
+from trueup.planner import render, render_markdown
 
 GOLDEN = Path(__file__).parent / "golden" / "review"
 DOCUMENT = json.loads((GOLDEN / "plan.json").read_text())
@@ -45,7 +45,7 @@ def test_golden_text(update_golden):
 
 
 def test_golden_markdown_rendered(update_golden):
-    source = render.markdown(DOCUMENT)
+    source = render_markdown.markdown(DOCUMENT)
     check("plan.md", source, update_golden)
     check("plan.html", md().render(source), update_golden)
 
@@ -60,7 +60,7 @@ def test_markdown_cells_render_as_written():
     entry = "hooks.PostToolUse[Read(~/zylos/**)]"
     document = json.loads(json.dumps(DOCUMENT))
     document["components"][0]["drift"][0]["path"] = "a|b_*`<x>`~~y~~.js"
-    html = md().render(render.markdown(document))
+    html = md().render(render_markdown.markdown(document))
     texts = cells(html)
     assert "a|b_*`<x>`~~y~~.js" in texts
     assert f"{entry}: user-modified (timeout: 10 → 30)" in texts
@@ -78,8 +78,8 @@ def test_markdown_stays_under_the_comment_limit_and_lists_every_path():
     upgrade["details"]["files"] = {p: {"op": "add"} for p in paths}
     upgrade["details"]["diff"] = {p: {"text": "--- /dev/null\n+++ new/x\n" + "+line\n" * 150, "truncated": False}
                                   for p in paths}
-    text = render.markdown(document)
-    assert len(text) < render.COMMENT_LIMIT
+    text = render_markdown.markdown(document)
+    assert len(text) < render_markdown.COMMENT_LIMIT
     assert "truncated, see plan.json" in text
     assert text.startswith("<!-- trueup plan_hash: ")
     human = "\n".join(t for t, _ in render.human(document))
@@ -89,7 +89,7 @@ def test_markdown_stays_under_the_comment_limit_and_lists_every_path():
     upgrade["targets"] = paths
     upgrade["details"]["files"] = {p: {"op": "add"} for p in paths}
     upgrade["details"]["diff"] = {}
-    rendered = md().render(render.markdown(small))
+    rendered = md().render(render_markdown.markdown(small))
     assert all(p in rendered for p in paths)  # folded in <details>, never dropped
 
 

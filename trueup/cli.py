@@ -115,7 +115,7 @@ def show(
 ) -> int:
     """Render a plan file; warns when it is altered or stale."""
     from trueup.planner import document as plans
-    from trueup.planner import render
+    from trueup.planner import render, render_markdown
     from trueup.planner.preconditions import staleness_warning
     from trueup.state.atomic import canonical_json
 
@@ -128,7 +128,7 @@ def show(
     if as_json:
         sys.stdout.write(canonical_json(document))
     elif as_markdown:
-        sys.stdout.write(render.markdown(document))
+        sys.stdout.write(render_markdown.markdown(document))
     else:
         _print_lines(render.human(document, None if plans.is_stdin(plan_file) else str(plan_file)))
     return EXIT_OK

@@ -1,4 +1,6 @@
-"""Human and markdown views of a plan, rendered from the plan document (never from internal objects)."""
+"""The text view of a plan, and what every view shares, rendered from the plan document (never from internal objects).
+
+The markdown view is render_markdown.py."""
 
 from __future__ import annotations
 
@@ -134,7 +136,7 @@ def describe(item: dict[str, Any]) -> str:
     return kind.replace("-", " ")
 
 
-def _by_component(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def by_component(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {c["name"]: [] for c in document["components"]}
     for action in document["actions"]:
         out.setdefault(action["component"], []).append(action)
@@ -167,7 +169,7 @@ def fully_approved(document: dict[str, Any]) -> bool:
     return bool(groups) and groups == {a["group"] for a in document["actions"] if a["approved"]}
 
 
-def _targets_label(action: dict[str, Any]) -> str:
+def targets_label(action: dict[str, Any]) -> str:
     details = action.get("details", {})
     if "config" in details:
         return f"{details['config']}: {plural(len(action['targets']), 'entry', 'entries')}"
@@ -179,13 +181,13 @@ def _targets_label(action: dict[str, Any]) -> str:
 def _action_line(action: dict[str, Any], id_width: int) -> str:
     marker = "*" if action["recommended"] else " "
     check = "[x]" if action["approved"] else "[ ]"
-    target = _targets_label(action)
+    target = targets_label(action)
     if action.get("details", {}).get("resolution"):  # one drift offering a type twice: say which way this is
         target = f"{action['details']['resolution']}: {target}"
     return f"{check} {action['id']:<{id_width}} {marker}{action['type']:<16} {target}"
 
 
-def _reverse_of(action: dict[str, Any], recommended: dict[str, list[dict[str, Any]]]) -> str | None:
+def reverse_of(action: dict[str, Any], recommended: dict[str, list[dict[str, Any]]]) -> str | None:
     """For an alternative whose diff shows the paths its group's recommended action shows: how to say so
     ("the reverse of ID's" for the opposite type, "the same as ID's" for the same one) instead of repeating it."""
     if action["recommended"] or not action.get("details", {}).get("diff"):
@@ -197,8 +199,8 @@ def _reverse_of(action: dict[str, Any], recommended: dict[str, list[dict[str, An
     return None
 
 
-def _recommended_by_group(actions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The recommended actions of ``actions`` by group, in order: built once per component for _reverse_of (a
+def recommended_by_group(actions: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The recommended actions of ``actions`` by group, in order: built once per component for reverse_of (a
     scan of every action per action was quadratic: 7.5 s of `show` with 10,000 drift items)."""
     index: dict[str, list[dict[str, Any]]] = {}
     for other in actions:
@@ -273,7 +275,7 @@ def _action_body(action: dict[str, Any], recommended: dict[str, list[dict[str, A
         for path in action["targets"]:
             lines.append((f"{pad}{path}", "dim"))
     diffs = details.get("diff") or {}
-    reverse = _reverse_of(action, recommended)
+    reverse = reverse_of(action, recommended)
     if reverse is not None:
         lines.append((f"{pad}diff: {reverse}", "dim"))
     else:
@@ -285,7 +287,7 @@ def _action_body(action: dict[str, Any], recommended: dict[str, list[dict[str, A
 def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[str, str | None]]:
     """Lines of (text, rich style); the CLI decides whether styles become colour."""
     lines: list[tuple[str, str | None]] = []
-    actions = _by_component(document)
+    actions = by_component(document)
     id_width = max((len(a["id"]) for a in document["actions"]), default=12)
     for comp in document["components"]:
         status = comp["status"]
@@ -303,7 +305,7 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
             style = ({"+": "green", "-": "red", "~": "yellow", "!": "magenta"}.get(symbol) if item is not None else "dim")
             lines.append((f"  {symbol} {cls:<{cls_width}} {where:<{width}}  {text}".rstrip(), style))
         comp_actions = actions.get(comp["name"], [])
-        recommended = _recommended_by_group(comp_actions)
+        recommended = recommended_by_group(comp_actions)
         for action in comp_actions:
             lines.append(("    " + _action_line(action, id_width), None if action["recommended"] else "dim"))
             lines += _action_body(action, recommended)
@@ -319,120 +321,3 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
         else:
             lines.append((f"Every group has an approved action. Then: trueup apply {name}", None))
     return lines
-
-
-# GitHub refuses a comment over 65,536 characters; the rest of the plan is in plan.json.
-COMMENT_LIMIT = 65_536
-TRUNCATED = "**… truncated, see plan.json** ({} left out)"
-_CELL_ESCAPES = {"\\": "\\\\", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "<": "&lt;", "&": "&amp;",
-                 "~": "\\~", "[": "\\[", "]": "\\]"}
-
-
-def cell(text: Any) -> str:
-    """Text for a markdown table cell or list item that renders exactly as written (CommonMark + GFM tables)."""
-    out = "".join(_CELL_ESCAPES.get(ch, ch) for ch in str(text)).replace("\n", " ")
-    if out[:1] in ("+", "-", "#", ">", "="):  # would start a list, heading or quote in a list item
-        out = "\\" + out
-    return out if out.strip() else "-"
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _fence(text: str) -> str:
-    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, run + 1)
-
-
-def _details(summary: str, body: list[str]) -> str:
-    return "\n".join(["<details>", f"<summary>{_html(summary)}</summary>", "", *body, "", "</details>"])
-
-
-def _md_diff(path: str, diff: dict[str, Any], action_id: str) -> str:
-    conflict = " (merge conflicts)" if diff.get("conflict") else ""
-    summary = diff_summary(diff)
-    if summary is not None:
-        return f"- {cell(path)}: {cell(summary + conflict)}"
-    text = diff["text"] + ("… diff truncated (200 lines / 16 KB a file); trueup diff shows it whole\n"
-                           if diff.get("truncated") else "")
-    fence = _fence(text)
-    return _details(f"diff {path}{conflict} ({action_id})", [f"{fence}diff", text.rstrip("\n"), fence])
-
-
-def _md_action_blocks(action: dict[str, Any], recommended: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """What an action touches (every path, folded when long) and changes: blocks after the actions table."""
-    details = action.get("details", {})
-    blocks = []
-    if "config" in details:
-        items = []
-        for change in details["changes"]:
-            items.append(f"- {cell(change['op'])} {cell(change['entry'])}")
-            items += [f"  - {cell(line)}" for line in change.get("diff", [])]
-        blocks.append(_details(f"{action['id']}: {details['config']}, {plural(len(details['changes']), 'change')}", items))
-    elif action["type"] == "upgrade" or len(action["targets"]) > 3:
-        ops = details.get("files", {})
-        items = [f"- {ops[p]['op']}: {cell(p)}" if p in ops else f"- {cell(p)}"
-                 for p in action["targets"]]
-        blocks.append(_details(f"{action['id']}: {plural(len(action['targets']), 'path')}", items))
-    reverse = _reverse_of(action, recommended)
-    diffs = details.get("diff") or {}
-    if reverse is None:
-        blocks += [_md_diff(path, diffs[path], action["id"]) for path in sorted(diffs)]
-    else:
-        blocks.append(f"- diff of {action['id']}: {reverse}")
-    return blocks
-
-
-def _md_targets(action: dict[str, Any]) -> str:
-    if "config" in action.get("details", {}) or action["type"] == "upgrade" or len(action["targets"]) > 3:
-        return cell(_targets_label(action)) + " (listed below)"
-    return ", ".join(cell(t) for t in action["targets"])
-
-
-def markdown(document: dict[str, Any]) -> str:
-    """A pull-request comment: exact under CommonMark, under GitHub's size limit, marked with the plan hash."""
-    head = [f"<!-- trueup plan_hash: {document['plan_hash']} -->", "## trueup plan", "",
-            "| component | status | drift | warnings | actions |", "|---|---|---|---|---|"]
-    actions = _by_component(document)
-    for comp in document["components"]:
-        head.append(f"| {cell(comp['name'])} | {comp['status']} | {len(comp['drift'])} | "
-                    f"{len(comp.get('warnings', []))} | {len(actions.get(comp['name'], []))} |")
-    blocks = ["\n".join(head)]
-    for comp in document["components"]:
-        comp_actions = actions.get(comp["name"], [])
-        accepted = comp.get("facts", {}).get("accepted") or []
-        if not comp["drift"] and not comp_actions and not comp.get("warnings") and not accepted:
-            continue
-        section = [f"### {cell(comp['name'])} — {comp['status']}", ""]
-        for warning in comp.get("warnings", []):
-            section.append(f"> **warning** ({cell(warning['kind'])}): {cell(warning['message'])}")
-        if comp.get("warnings"):
-            section.append("")
-        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"], describe(i)) for i in comp["drift"]]
-                + [("=", "accepted", p, "local change accepted: part of what runs") for p in accepted])
-        if rows:
-            section += ["| | class | path | what |", "|---|---|---|---|"]
-            section += [f"| {s} | {c} | {cell(p or '-')} | {cell(w)} |" for s, c, p, w in rows]
-        if comp_actions:
-            section += ["", "| approve | id | action | targets | recommended | gated by |", "|---|---|---|---|---|---|"]
-            for action in comp_actions:
-                kind = action["type"] + (f" ({action['details']['resolution']})"
-                                         if action.get("details", {}).get("resolution") else "")
-                section.append(f"| {'[x]' if action['approved'] else '[ ]'} | {action['id']} | {kind} | "
-                               f"{_md_targets(action)} | {'yes' if action['recommended'] else 'alternative'} | "
-                               f"{cell(', '.join(action['gated']))} |")
-        blocks.append("\n".join(section))
-        recommended = _recommended_by_group(comp_actions)
-        for action in comp_actions:
-            blocks += _md_action_blocks(action, recommended)
-    tail = f"**{cell(summary_line(document))}**"
-    out: list[str] = []
-    size = len(tail) + 200  # room for the truncation marker
-    for i, block in enumerate(blocks):
-        if size + len(block) + 2 > COMMENT_LIMIT:
-            out.append(TRUNCATED.format(plural(len(blocks) - i, "section")))
-            break
-        out.append(block)
-        size += len(block) + 2
-    return "\n\n".join([*out, tail]) + "\n"
