@@ -137,9 +137,8 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
     return r
 
 
-def small_plan(base: Path, runs: int) -> dict:
-    """A 10-file component: startup and imports dominate."""
-    ws = base / "10files"
+def small_install(ws: Path) -> None:
+    """A 10-file source tagged v1 under ``ws``, installed by trueup."""
     src = ws / "src" / "big"
     sh(gen(str(src), "--files 10", "--bytes 40000"))
     sh(GIT + ["init", "-q", str(src)])
@@ -148,6 +147,12 @@ def small_plan(base: Path, runs: int) -> dict:
     sh(GIT + ["tag", "v1"], cwd=src)
     write_manifest(ws, "v1")
     sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+
+
+def small_plan(base: Path, runs: int) -> dict:
+    """A 10-file component: startup and imports dominate."""
+    ws = base / "10files"
+    small_install(ws)
     return {"trueup plan (10 files)": timed(f"{TRUEUP} plan --json", ws, runs),
             "python -c pass": timed(f"{PY} -c pass", ws, runs),
             "trueup --help": timed(f"{TRUEUP} --help", ws, runs)}
@@ -188,14 +193,7 @@ def drift_plan(base: Path, items: int, runs: int) -> dict:
 def untracked_dir_plan(base: Path, runs: int, n: int = 60_000) -> dict:
     """A 10-file install with a forgotten node_modules/ of ``n`` files: one drift item."""
     ws = base / "untracked-dir"
-    src = ws / "src" / "big"
-    sh(gen(str(src), "--files 10", "--bytes 40000"))
-    sh(GIT + ["init", "-q", str(src)])
-    sh(GIT + ["add", "-A"], cwd=src)
-    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
-    sh(GIT + ["tag", "v1"], cwd=src)
-    write_manifest(ws, "v1")
-    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    small_install(ws)
     nm = ws / "installed" / "big" / "node_modules"
     for i in range(n):
         d = nm / f"pkg{i // 100}" / ("lib" if i % 2 else "")

@@ -175,6 +175,18 @@ def preserved(project: Project, rel: str, content: tuple[str, str]) -> bool:
     return False
 
 
+def approve_all_round(project) -> dict:
+    """plan -o, apply --approve-all, plan again: the after-plan, which must hold no drift and no action."""
+    plan_file = project.root / "plan.json"
+    assert project.run("plan", "-o", str(plan_file))[0] == 0
+    code, _, err = project.run("apply", str(plan_file), "--approve-all")
+    assert code == 0, err
+    after = project.plan()
+    assert after["summary"]["drift"] == 0, json.dumps(after["components"], indent=1)
+    assert after["actions"] == []  # idempotent: a second round finds nothing to do
+    return after
+
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -184,14 +196,7 @@ def test_approve_all_converges_to_no_drift(template, ops):
     project = fresh(template)
     try:
         act(project.install, ops)
-        plan_file = project.root / "plan.json"
-        assert project.run("plan", "-o", str(plan_file))[0] == 0
-        code, out, err = project.run("apply", str(plan_file), "--approve-all")
-        assert code == 0, err
-        after = project.plan()
-        assert after["summary"]["drift"] == 0, json.dumps(after["components"], indent=1)
-        # Idempotent: a second round finds nothing to do.
-        assert after["actions"] == []
+        approve_all_round(project)
     finally:
         shutil.rmtree(project.root, ignore_errors=True)
 
@@ -263,13 +268,7 @@ def test_conflicts_converge_with_approve_all(conflicted_template, ops):
     project = fresh(conflicted_template)
     try:
         act(project.install, ops)
-        plan_file = project.root / "plan.json"
-        assert project.run("plan", "-o", str(plan_file))[0] == 0
-        code, out, err = project.run("apply", str(plan_file), "--approve-all")
-        assert code == 0, err
-        after = project.plan()
-        assert after["summary"]["drift"] == 0, json.dumps(after["components"], indent=1)
-        assert after["actions"] == []
+        after = approve_all_round(project)
         assert after["summary"]["warnings"] == 1  # shown every time, never drift
         assert project.run("plan", "--detailed-exitcode")[0] == 0
         assert project.run("plan", "--detailed-exitcode", "--strict")[0] == 2
