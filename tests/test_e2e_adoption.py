@@ -172,3 +172,64 @@ def test_tree_id_is_gits(tmp_path):
     facts = {p: f for p, f in observe_tree(tmp_path, ignore=spec_matcher([".git/**", ".git"]),
                                            secrets=spec_matcher([])).files.items() if not p.startswith(".git")}
     assert tree_id(live_blobs(tmp_path, facts)) == want
+
+
+def _recruit_tags(project):
+    tags = {
+        "v0.2.10": _recruit("0.2.10", renamed=False),
+        "v0.2.11": _recruit("0.2.11", renamed=False, extra={"src/lib/jobs.js": "exports.jobs = [];\n"}),
+        "v0.2.19": _recruit("0.2.19", renamed=True, extra={"src/lib/jobs.js": "exports.jobs = [1];\n"}),
+    }
+    project.source(tags)
+    project.manifest(ref="v0.2.19", install={"generated": []})
+    return tags
+
+
+def _hand_upgraded(tags, *also: str) -> dict:
+    """v0.2.10 with package.json (and ``also``) hand-copied from v0.2.11, a hot fix, and v0.2.11's new file: on
+    the live files alone, v0.2.10 and v0.2.11 are equally close (3 differences each); copying SKILL.md as well
+    makes v0.2.11 the closer (2 against 4)."""
+    return {**tags["v0.2.10"], **{p: tags["v0.2.11"][p] for p in ("package.json", *also)},
+            "src/lib/store.js": "exports.save = () => false; // hot fix\n",
+            "src/lib/jobs.js": tags["v0.2.11"]["src/lib/jobs.js"]}
+
+
+def test_zylos_install_record_decides_which_version_was_installed(project):
+    """Issue 11: `.zylos/manifest.json` (Zylos's per-file baseline) is evidence: files still as installed decide the
+    match, files edited since count as unknown, so the install is v0.2.10 with three edits, and the plan says why."""
+    import hashlib
+
+    tags = _recruit_tags(project)
+    baseline = {p: hashlib.sha256((c if isinstance(c, str) else c[0]).encode()).hexdigest()
+                for p, c in tags["v0.2.10"].items()}
+    build_tree(project.install, {**_hand_upgraded(tags, "SKILL.md"),
+                                 ".zylos/manifest.json": json.dumps({"files": baseline, "generated_at": "x"})})
+    doc = project.plan()
+    imp = project.action(doc, "import")
+    assert imp["details"]["ref"] == "v0.2.10", imp["reason"]
+    assert imp["details"]["evidence"] == [".zylos/manifest.json records 7 installed files, 3 changed or removed since"]
+    assert "(Zylos records: .zylos/manifest.json records 7 installed files" in imp["reason"]
+    assert set(imp["details"]["accept"]) == {"package.json", "SKILL.md", "src/lib/store.js", "src/lib/jobs.js",
+                                             ".zylos/manifest.json"}
+
+
+def test_without_a_zylos_record_the_live_files_alone_decide(project):
+    tags = _recruit_tags(project)
+    build_tree(project.install, _hand_upgraded(tags, "SKILL.md"))
+    imp = project.action(project.plan(), "import")
+    assert imp["details"]["ref"] == "v0.2.11" and "evidence" not in imp["details"]
+
+
+def test_zylos_components_json_version_breaks_the_tie(project, monkeypatch):
+    tags = _recruit_tags(project)
+    build_tree(project.install, _hand_upgraded(tags))
+    assert project.action(project.plan(), "import")["details"]["ref"] == "v0.2.10"  # a tie, without the record
+    zylos = project.root / "zylos-home"
+    (zylos / ".zylos").mkdir(parents=True)
+    (zylos / ".zylos" / "components.json").write_text(json.dumps(
+        {"recruit": {"version": "0.2.11", "repo": "zz-howard/zylos-recruit", "skillDir": str(project.install)},
+         "other": {"version": "9.9.9", "skillDir": str(project.root / "elsewhere")}}))
+    monkeypatch.setenv("ZYLOS_DIR", str(zylos))
+    imp = project.action(project.plan(), "import")
+    assert imp["details"]["ref"] == "v0.2.11", imp["reason"]
+    assert imp["details"]["evidence"] == [f"{zylos}/.zylos/components.json records version 0.2.11"]

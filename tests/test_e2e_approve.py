@@ -92,3 +92,16 @@ def test_approve_reports_what_it_added_this_time(installed):
     assert accept["id"] not in out and installed.action(doc, "accept-local", "x.bak")["id"] in out
     code, out, err = installed.run("approve", str(path), "--all")
     assert code == 0 and out.startswith(f"Nothing new approved in {path} (2 approved in all).")
+
+
+def test_approve_of_a_many_path_action_points_at_the_full_list(installed):
+    installed.manifest(ref="v2")
+    doc = installed.plan()
+    path = installed.write_plan(doc)
+    upgrade = installed.action(doc, "upgrade")
+    assert len(upgrade["targets"]) > 3
+    code, out, _ = installed.run("approve", str(path), upgrade["id"])
+    assert code == 0 and f"upgrade app: {len(upgrade['targets'])} paths" in out
+    assert f"Every approved action and path: trueup show {path}" in out
+    code, out, _ = installed.run("show", str(path))
+    assert all(t in out for t in upgrade["targets"])  # the review lists them all

@@ -76,6 +76,7 @@ def test_unknown_component_and_bad_ref(project):
     project.source({"v1": V1})
     project.manifest(ref="v9")
     code, out, err = project.run("plan")
-    assert code == 1 and "ref 'v9' does not resolve to a commit" in err
+    assert code == 1 and "trueup.yaml:4: ref 'v9' does not resolve to a commit" in err  # names the entry
+    assert "(hint: check source.ref" in err and err.count("\n") == 1
     code, out, err = project.run("plan", "nosuch")
     assert code == 1 and "no component named 'nosuch'" in err

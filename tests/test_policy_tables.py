@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 import trueup.config
 import trueup.files
@@ -41,6 +42,7 @@ EXPECTED_RECOMMENDATIONS = {
     ("file", "mode-changed"): ("restore-source", ("accept-local",)),
     ("file", "type-changed"): ("accept-local", ("restore-source",)),
     ("file", "untracked"): ("accept-local", ()),
+    ("file", "leftover"): ("cleanup-backups", ()),  # a killed run's temp file (files/leftovers.py)
     ("generated", "stale"): ("regenerate", ()),
     ("generated", "missing"): ("regenerate", ()),
     ("generated", "unrecorded"): ("regenerate", ("accept-local",)),
@@ -108,6 +110,7 @@ EXPECTED_IS_DRIFT = {
     ("file", "mode-changed"): True,
     ("file", "type-changed"): True,
     ("file", "untracked"): True,
+    ("file", "leftover"): True,
     ("file", "secret"): False,  # secrets are listed, never counted
     ("file", "secret-exposed"): False,
     ("backup", "unacknowledged"): True,
@@ -179,6 +182,9 @@ def files_scenarios():
     # orphaned-patch: an upgrade kept gone.js, edited locally and removed from the source (edited again since).
     orphan = {"fact": fact(B).to_json(), "accepted_at": "t", "orphaned": {"from_commit": OLD, "to_commit": NEW}}
     yield spec(generated=()), files_snapshot(ledger(accepted={"gone.js": orphan}), {"gone.js": fact(C)}, commit=OLD)
+    # leftover: a killed run's temp file beside its target (files/leftovers.py observes these).
+    temp = {".a.js.trueup-tmp.1-0123abcd": fact(C)}
+    yield spec(generated=()), attrs.evolve(files_snapshot(ledger(), temp, commit=OLD), leftovers=temp)
 
 
 def conflicted():

@@ -140,6 +140,17 @@ def test_plan_shows_local_patch_diff_and_reverse(installed):
     assert code == 0 and "+const b = 20;" in out
 
 
+def test_plan_shows_the_content_an_untracked_file_would_keep(installed):
+    (installed.install / "server/notes.txt").write_text("ops notes\nrotate keys monthly\n")
+    (installed.install / "cache").mkdir()
+    (installed.install / "cache/a.bin").write_bytes(b"x" * 10)
+    document = installed.plan()
+    diff = installed.action(document, "accept-local", "server/notes.txt")["details"]["diff"]["server/notes.txt"]
+    assert diff["text"].startswith("--- /dev/null\n+++ live/server/notes.txt\n")
+    assert "+rotate keys monthly\n" in diff["text"]
+    assert "diff" not in installed.action(document, "accept-local", "cache/")["details"]  # a directory: summarised
+
+
 def test_plan_shows_merged_upgrade_and_binary(installed):
     index = installed.install / "server/index.js"
     index.write_text(index.read_text().replace("const a = 1;", "const a = 10;"))

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from trueup.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, TrueupError
+from trueup.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, LINE_LIMIT, TrueupError, one_line
+from trueup.output import print_line, print_lines
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="trueup: what is this machine really running, what was changed by hand, what would an upgrade change?")
 
-WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="directory with trueup.yaml [env: TRUEUP_WORKSPACE]")]
+WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", envvar="TRUEUP_WORKSPACE", show_envvar=True,
+                                                      help="directory with trueup.yaml (default: the nearest one at or above the current directory)")]
 _state = {"debug": False}
 
 
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    # rich honours NO_COLOR and only colours a terminal; highlight off keeps paths and ids unstyled.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    from trueup.output import colour
+
+    # Styles only where trueup.output would show them (NO_COLOR: no colour and no bold, which rich would keep);
+    # highlight off keeps paths and ids unstyled.
+    styled = colour(sys.stderr if stderr else sys.stdout)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=styled or None,
+                   color_system="auto" if styled else None)
 
 
 def _workspace(path: Optional[Path]):
@@ -32,37 +41,31 @@ def _workspace(path: Optional[Path]):
 
 
 def _print_lines(lines) -> None:
-    """Print (text, style) lines exactly as one ``console.print(text, style=style, markup=False)`` each would, at once.
+    print_lines(lines)
 
-    Without colour (not a terminal, or a dumb one) styles print nothing, so the text goes out in one write;
-    otherwise one rich Text carries every line's style. The text is what rich makes of it either way: emoji codes
-    replaced and control codes stripped here, tabs expanded by rich (text with a tab takes rich's path).
-    """
-    from rich._emoji_replace import _emoji_replace
-    from rich.control import strip_control_codes
 
-    console = _console()
-    lines = [(_emoji_replace(text) if ":" in text else text, style) for text, style in lines]
-    if not lines:
-        return
-    joined = strip_control_codes("\n".join(text for text, _ in lines))
-    if console.color_system is None and "\t" not in joined:
-        console.file.write(joined + "\n")
-        console.file.flush()
-        return
-    from rich.text import Text
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from trueup import __version__
 
-    out = Text()
-    for index, (text, style) in enumerate(lines):
-        if index:
-            out.append("\n")
-        out.append(text, style=style)
-    console.print(out, markup=False)
+        sys.stdout.write(f"trueup {__version__}\n")
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks for errors")] = False) -> None:
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks for errors")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="print trueup's version and exit")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="no colour and no bold (as NO_COLOR=1 does)")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars, notes or next-step hints")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="say on stderr how long the command took")] = False,
+) -> None:
     _state["debug"] = debug
+    _state["quiet"] = quiet
+    _state["verbose"] = verbose
+    if no_color:
+        os.environ["NO_COLOR"] = "1"  # read by trueup.output (and rich) wherever this process prints
 
 
 @app.command()
@@ -75,7 +78,10 @@ def plan(
     strict: Annotated[bool, typer.Option("--strict", help="with --detailed-exitcode: warnings exit 2 too")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
-    """Observe (read-only), classify drift, and propose actions."""
+    """Observe (read-only), classify drift, and propose actions.
+
+    Example: trueup plan -o plan.json   (CI: trueup plan --detailed-exitcode)
+    """
     from trueup.planner import document as plans
     from trueup.planner import render
     from trueup.planner.plan import make_plan
@@ -84,15 +90,16 @@ def plan(
     if out is not None:
         plans.check_destination(out)  # before the work of planning
     to_stdout = out is not None and plans.is_stdin(out)
-    document = make_plan(_workspace(workspace), components or None, use_cache=not no_cache, quiet=as_json)
+    document = make_plan(_workspace(workspace), components or None, use_cache=not no_cache,
+                         quiet=as_json or bool(_state.get("quiet")))
     if out is not None:
         plans.write(out, document)  # '-': then the document is all that goes to stdout
     if as_json and not to_stdout:
         sys.stdout.write(canonical_json(document))
     elif not (as_json or to_stdout):
         _print_lines(render.human(document, str(out) if out else None))
-        if out is None and document["actions"]:
-            _console().print("(save it with -o plan.json to approve and apply it)", style="dim")
+        if out is None and document["actions"] and not _state.get("quiet"):
+            print_line("(save it with -o plan.json to approve and apply it)", "dim")
     return _plan_exit(document, detailed_exitcode, strict)
 
 
@@ -111,9 +118,14 @@ def show(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan file from trueup plan -o ('-': stdin)")],
     as_json: Annotated[bool, typer.Option("--json", help="print the plan document")] = False,
     as_markdown: Annotated[bool, typer.Option("--markdown", help="markdown for a pull-request comment")] = False,
+    as_html: Annotated[bool, typer.Option("--html", help="one self-contained HTML page (no network)")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the view to this file instead of stdout")] = None,
     workspace: WorkspaceOpt = None,
 ) -> int:
-    """Render a plan file; warns when it is altered or stale."""
+    """Render a plan file; warns when it is altered or stale.
+
+    Example: trueup show plan.json --markdown > comment.md
+    """
     from trueup.planner import document as plans
     from trueup.planner import render, render_markdown
     from trueup.planner.preconditions import staleness_warning
@@ -124,27 +136,51 @@ def show(
     found = staleness_warning(plan, workspace)
     if found:
         level, message = found
-        _console(stderr=True).print(f"{level}: {message}", style="yellow" if level == "warning" else "dim", markup=False)
-    if as_json:
-        sys.stdout.write(canonical_json(document))
-    elif as_markdown:
-        sys.stdout.write(render_markdown.markdown(document))
+        print_line(f"{level}: {message}", "yellow" if level == "warning" else "dim", stderr=True)
+    if as_json or as_markdown or as_html:
+        if as_html:
+            from trueup.planner.render_html import plan_html
+
+            text = plan_html(document)
+        else:
+            text = canonical_json(document) if as_json else render_markdown.markdown(document)
+        _write_view(text, out)
     else:
         _print_lines(render.human(document, None if plans.is_stdin(plan_file) else str(plan_file)))
     return EXIT_OK
+
+
+def _write_view(text: str, out: Optional[Path]) -> None:
+    """A rendered view to stdout, or atomically to ``-o FILE`` (into a directory that exists)."""
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    from trueup.planner.document import check_destination
+    from trueup.state.atomic import write_text
+
+    check_destination(out)
+    write_text(out, text)
 
 
 @app.command()
 def diff(
     args: Annotated[Optional[list[str]], typer.Argument(metavar="[COMPONENT] [PATH]...", help="a component, then paths (default: all)")] = None,
     desired: Annotated[bool, typer.Option("--desired", help="against the source ref instead of the installed version")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the diffs as JSON")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
-    """Show live content against the installed version (like git diff); writes nothing."""
+    """Show live content against the installed version (like git diff); writes nothing.
+
+    Example: trueup diff recruit server/index.js --desired
+    """
     from trueup.planner.diff import diff_workspace, lines
 
     ws = _workspace(workspace)
-    _print_lines(lines(diff_workspace(ws, args or [], desired=desired), multi=len(ws.components) > 1))
+    found = diff_workspace(ws, args or [], desired=desired)
+    if as_json:
+        _print_json([{"component": c, "path": p, "diff": d} for c, p, d in found])
+    else:
+        _print_lines(lines(found, multi=len(ws.components) > 1))
     return EXIT_OK
 
 
@@ -155,12 +191,21 @@ def approve(
     all_: Annotated[bool, typer.Option("--all", help="approve the recommended action of every group")] = False,
     types: Annotated[Optional[list[str]], typer.Option("--type", help="approve the actions of this type in every group that offers one")] = None,
     with_gates: Annotated[bool, typer.Option("--with-gates", help="also approve the recommended action of each drift gating an approved upgrade")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was approved as JSON")] = False,
 ) -> int:
-    """Write approvals into a plan file (atomically). Approvals do not change the plan hash."""
+    """Write approvals into a plan file (atomically). Approvals do not change the plan hash.
+
+    Example: trueup approve plan.json --all --type cleanup-backups
+    """
     from trueup.actions.approve import approve_in_file, render_approval
 
     approval = approve_in_file(plan_file, ids or [], all_=all_, types=types or [], with_gates=with_gates)
-    _print_lines(render_approval(approval, plan_file))
+    if as_json:
+        _print_json({"plan": str(plan_file), "approved": approval.total,
+                     "added": [{"id": a.id, "type": str(a.type), "component": a.component, "targets": list(a.targets)}
+                               for a in approval.added]})
+    else:
+        _print_lines(render_approval(approval, plan_file))
     return EXIT_OK
 
 
@@ -169,19 +214,25 @@ def apply(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="a plan file ('-': stdin)")],
     approve_ids: Annotated[Optional[list[str]], typer.Option("--approve", metavar="ID", help="also approve this action")] = None,
     approve_all: Annotated[bool, typer.Option("--approve-all", help="approve every recommended action")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was applied and what drift remains as JSON")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
-    """Carry out the approved actions of a plan; refuses an altered or stale plan."""
+    """Carry out the approved actions of a plan; refuses an altered or stale plan.
+
+    Example: trueup apply plan.json   (or: trueup plan -o - | trueup apply - --approve-all)
+    """
     from trueup.actions.apply import apply_plan
-    from trueup.actions.report import render_report
+    from trueup.actions.report import render_report, report_json
     from trueup.planner import document as plans
 
     plan = plans.load(plan_file)
     ws = _workspace(workspace)
-    err = _console(stderr=True)
     report = apply_plan(ws, plan, approve=approve_ids or [], approve_all=approve_all,
-                        notify=lambda message: err.print(f"note: {message}", markup=False))
-    _print_lines(render_report(ws, report))
+                        notify=lambda message: None if _state.get("quiet") else print_line(f"note: {message}", stderr=True))
+    if as_json:
+        _print_json(report_json(ws, report))
+    else:
+        _print_lines(render_report(ws, report))
     return EXIT_OK
 
 
@@ -189,56 +240,249 @@ def apply(
 def fleet(
     plan_files: Annotated[list[Path], typer.Argument(metavar="PLAN...", help="plan documents from many hosts")],
     as_json: Annotated[bool, typer.Option("--json", help="print the summary rows as JSON")] = False,
+    as_html: Annotated[bool, typer.Option("--html", help="one self-contained HTML page (no network)")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the view to this file instead of stdout")] = None,
 ) -> int:
-    """Summarise plans from many hosts: versions, local patches, stale processes, unreviewed backups."""
+    """Summarise plans from many hosts: versions, local patches, stale processes, unreviewed backups.
+
+    Example: trueup fleet plans/*.json
+    """
     import json
 
     from trueup.fleet import render, summarise
 
     rows = summarise(plan_files)
     if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        _write_view(json.dumps(rows, indent=2, sort_keys=True) + "\n", out)
+    elif as_html:
+        from trueup.planner.render_html import fleet_html
+
+        _write_view(fleet_html(rows), out)
     else:
         _console().print(render(rows))
     return EXIT_DRIFT if any(r["drift"] for r in rows) else EXIT_OK
 
 
 @app.command()
+def history(
+    component: Annotated[Optional[str], typer.Argument(help="a component (default: a summary of all)")] = None,
+    unit: Annotated[Optional[str], typer.Argument(metavar="[PATH|ENTRY|SERVICE]", help="one unit of it (default: its files as one set)")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="at most this many states, the newest")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+    workspace: WorkspaceOpt = None,
+) -> int:
+    """The timeline of a component or one unit: each state, first and last seen, what changed, by whom.
+
+    Example: trueup history recruit server/index.js
+    """
+    from trueup.history.views import history_command
+
+    data, lines = history_command(_workspace(workspace), component, unit, limit)
+    _print_json(data) if as_json else _print_lines(lines)
+    return EXIT_OK
+
+
+@app.command()
+def log(
+    since: Annotated[Optional[str], typer.Option("--since", help="7d, 12h, 30m or a date")] = None,
+    classes: Annotated[Optional[list[str]], typer.Option("--class", help="only changes of this history class")] = None,
+    component: Annotated[Optional[str], typer.Option("--component", help="only this component")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="at most this many changes, newest first")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+    workspace: WorkspaceOpt = None,
+) -> int:
+    """The changes history recorded across components, newest first.
+
+    Example: trueup log --since 7d --class oscillating
+    """
+    from trueup.history.views import log_command
+
+    data, lines = log_command(_workspace(workspace), since=since, classes=classes or [], component=component, limit=limit)
+    _print_json(data) if as_json else _print_lines(lines)
+    return EXIT_OK
+
+
+@app.command()
+def version(as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False) -> int:
+    """Print trueup's version (and, with --json, the plan format and schema digest it writes).
+
+    Example: trueup version --json
+    """
+    from trueup import __version__
+
+    if as_json:
+        from trueup.planner.document import FORMAT_VERSION
+        from trueup.schemas.validate import schemas_digest
+
+        _print_json({"version": __version__, "plan_format": FORMAT_VERSION, "schemas_sha256": schemas_digest(),
+                     "python": sys.version.split()[0]})
+    else:
+        sys.stdout.write(f"trueup {__version__}\n")
+    return EXIT_OK
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="the install directory to manage (default: the current directory)")] = Path("."),
+    source: Annotated[Optional[str], typer.Option("--source", help="git URL or path of its source (default: the checkout's origin)")] = None,
+    ref: Annotated[Optional[str], typer.Option("--ref", help="tag or branch to track")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the path written as JSON")] = False,
+    workspace: WorkspaceOpt = None,
+) -> int:
+    """Write a commented trueup.yaml for an existing install (never over one that exists).
+
+    Example: trueup init ~/zylos/.claude/skills/recruit --source https://github.com/zz-howard/zylos-recruit --ref v0.2.19
+    """
+    from trueup.scaffold import init as scaffold
+
+    root = (workspace or Path(os.environ.get("TRUEUP_WORKSPACE") or ".")).expanduser().resolve()
+    written = scaffold(root, path.expanduser().resolve(), source, ref)
+    if as_json:
+        _print_json({"written": str(written)})
+    else:
+        _print_lines([(f"Wrote {written}.", "green"), ("Next: trueup validate, then trueup plan -o plan.json", None)])
+    return EXIT_OK
+
+
+@app.command()
+def validate(
+    as_json: Annotated[bool, typer.Option("--json", help="print the problems as JSON")] = False,
+    workspace: WorkspaceOpt = None,
+) -> int:
+    """Check trueup.yaml and its includes without observing anything; lists every problem, not just the first.
+
+    Example: trueup validate -w ~/zylos-ops
+    """
+    from trueup.manifest import find_workspace
+    from trueup.manifest_check import problems
+
+    root = find_workspace(workspace)
+    found = problems(root)
+    if as_json:
+        _print_json({"workspace": str(root), "valid": not found,
+                     "problems": [{"problem": p, "hint": h} for p, h in found]})
+    elif found:
+        _print_lines([(f"{p}" + (f" (hint: {h})" if h else ""), "red") for p, h in found]
+                     + [(f"{len(found)} problem{'' if len(found) == 1 else 's'} in {root}.", "bold")])
+    else:
+        _print_lines([(f"{root / 'trueup.yaml'}: valid.", "green")])
+    return EXIT_ERROR if found else EXIT_OK
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="print the checks as JSON")] = False,
+    workspace: WorkspaceOpt = None,
+) -> int:
+    """Check this machine can plan and apply the workspace: git, service managers, ssh hosts, state dir.
+
+    Example: trueup doctor
+    """
+    from trueup.doctor import checks, lines
+
+    found = checks(_workspace(workspace))
+    if as_json:
+        _print_json([{"name": c.name, "ok": c.ok, "detail": c.detail, "needed_by": list(c.needed_by)} for c in found])
+    else:
+        _print_lines(lines(found))
+    return EXIT_ERROR if any(c.failing for c in found) else EXIT_OK
+
+
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help="workspace, plan, ledger, runtime or component-file")] = "workspace",
+) -> int:
+    """Print a JSON Schema trueup validates against (for editors: yaml-language-server, VS Code).
+
+    Example: trueup schema workspace > .vscode/trueup.schema.json
+    """
+    from trueup.schemas.validate import SCHEMA_DIR
+
+    path = SCHEMA_DIR / f"{name}.schema.json"
+    if "/" in name or not path.is_file():
+        names = sorted(p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json"))
+        raise TrueupError(f"no schema named {name!r}", hint="one of: " + ", ".join(names))
+    sys.stdout.write(path.read_text("utf-8"))
+    return EXIT_OK
+
+
+@app.command()
+def mcp(workspace: WorkspaceOpt = None) -> int:
+    """Serve read-only tools (plan, show, diff, fleet_summary, history) to agents over MCP on stdio.
+
+    Example: trueup mcp -w ~/zylos-ops   (in an MCP client's server config). Needs the optional extra: pip install 'trueup[mcp]'. There is no apply tool: nothing served changes anything.
+    """
+    try:
+        from trueup.mcp_server import serve
+        import mcp as _sdk  # noqa: F401
+    except ImportError:
+        raise TrueupError("the MCP server needs the mcp package", hint="pip install 'trueup[mcp]'") from None
+    serve(workspace)
+    return EXIT_OK
+
+
+def _print_json(data) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+@app.command()
 def demo(
     directory: Annotated[Optional[Path], typer.Option("--dir", help="scratch directory (default: a new temp dir)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the demo workspace and its plan document as JSON")] = False,
 ) -> int:
-    """Copy the bundled example to a scratch directory, plan it and show the plan."""
+    """Copy the bundled example to a scratch directory, plan it and show the plan.
+
+    Example: trueup demo --dir /tmp/trueup-demo
+    """
     from trueup.demo import run_demo
 
+    if as_json:
+        return run_demo(directory, lambda lines: None, lambda scratch, document: _print_json(
+            {"workspace": str(scratch), "plan_file": str(scratch / "plan.json"), "plan": document}))
     return run_demo(directory, _print_lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    _state.update(quiet=False, verbose=False)
+    started = time.monotonic()
     try:
         result = app(args=args, prog_name="trueup", standalone_mode=False)
-        return result if isinstance(result, int) else EXIT_OK
+        code = result if isinstance(result, int) else EXIT_OK
+        if _state.get("verbose"):
+            command = next((a for a in args if not a.startswith("-")), "")
+            print_line(f"trueup: {command}: exit {code} in {time.monotonic() - started:.2f} s", "dim", stderr=True)
+        return code
     except TrueupError as exc:
         if debug:
             raise
-        _console(stderr=True).print(f"trueup: error: {exc}", markup=False, style="red")
+        _error_line(f"trueup: error: {one_line(exc.message, exc.hint, LINE_LIMIT - 16)}", "red")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
         # Usage errors come from the click that typer vendors; recognise them by their interface.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            _console(stderr=True).print(f"trueup: error: {exc.format_message()} (hint: trueup --help)", markup=False)
+            # The hint names the command that was run: `trueup plan --help`, not always `trueup --help`.
+            command = getattr(getattr(exc, "ctx", None), "command_path", None) or "trueup"
+            _error_line(f"trueup: error: {one_line(exc.format_message(), f'{command} --help', LINE_LIMIT - 16)}")
             return EXIT_ERROR
         if type(exc).__name__ in ("Exit", "Abort"):
             return getattr(exc, "exit_code", EXIT_ERROR)
         # A bug in trueup: one line unless --debug asks for the traceback.
         if debug or os.environ.get("TRUEUP_DEBUG"):
             raise
-        _console(stderr=True).print(f"trueup: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                                    markup=False)
+        _error_line("trueup: internal error: " + one_line(f"{type(exc).__name__}: {exc}", None, LINE_LIMIT - 62)
+                    + " (run with --debug for the traceback)")
         return EXIT_ERROR
+
+
+def _error_line(text: str, style: str | None = None) -> None:
+    """The one line an error gets on stderr (already escaped and shortened: errors.one_line)."""
+    print_line(text, style, stderr=True)
 
 
 def console() -> None:

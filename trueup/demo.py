@@ -50,7 +50,8 @@ def _command_name() -> str:
     return str(ours) if ours else f"{sys.executable} -m trueup"
 
 
-def run_demo(directory: Path | None, print_lines) -> int:
+def run_demo(directory: Path | None, print_lines, print_document=None) -> int:
+    """Make the demo workspace and plan it; ``print_document(scratch, document)`` (``--json``) instead of lines."""
     from trueup.actions.apply import apply_plan
     from trueup.planner import document as plans
     from trueup.manifest import load_workspace
@@ -92,6 +93,9 @@ def run_demo(directory: Path | None, print_lines) -> int:
     plan_file = scratch / "plan.json"
     document = make_plan(load_workspace(scratch), quiet=True)
     write_text(plan_file, canonical_json(document))
+    if print_document is not None:
+        print_document(scratch, document)
+        return 0
     print_lines([(f"Demo workspace: {scratch}", "bold"), ("", None)])
     print_lines(render.human(document, "plan.json"))
     trueup = _command_name()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_DRIFT = 2
@@ -45,3 +47,66 @@ class RefusedError(TrueupError):
 
 class UnsafePathError(RefusedError):
     """A path from a manifest or plan would escape its root."""
+
+
+# One error line: every value quoted from an input is cut to TOKEN_LIMIT (so a line that echoes a file stays well
+# under 300 characters), and no line, even one of trueup's own that lists many gates, exceeds LINE_LIMIT.
+LINE_LIMIT = 500
+TOKEN_LIMIT = 120
+VALUE_LIMIT = 80
+_LONG_TOKEN = re.compile(r"\S{%d,}" % (TOKEN_LIMIT + 1))
+
+
+def escape(text: str) -> str:
+    """``text`` with control characters, lone surrogates and other unprintables written as escapes (``\\n``, ``\\x00``,
+    ``\\udc80``), so a value from a file can never split or garble the one line it is shown on."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+
+
+def shorten(text: str, limit: int = VALUE_LIMIT) -> str:
+    """``text`` escaped and, when longer than ``limit``, cut in the middle: ``head…tail (N characters)``."""
+    text = escape(text)
+    if len(text) <= limit:
+        return text
+    suffix = f" ({len(text)} characters)"
+    keep = max(limit - len(suffix) - 1, 8)
+    return f"{text[:keep - keep // 3]}…{text[len(text) - keep // 3:]}{suffix}"
+
+
+def tail(path: str, limit: int = 72) -> str:
+    """A long path as a message names it: its end (``…/installed/app/.trueup/install.json``), escaped."""
+    path = escape(path)
+    return path if len(path) <= limit else "…" + path[len(path) - limit + 1:]
+
+
+def value(item: object, limit: int = VALUE_LIMIT) -> str:
+    """A value from an input file as a message quotes it: repr-like for strings, escaped and shortened."""
+    return "'" + shorten(item, limit) + "'" if isinstance(item, str) else shorten(repr(item), limit)
+
+
+def _cut_tokens(text: str) -> str:
+    """Every run without whitespace longer than TOKEN_LIMIT (a path, a ref, a pasted value) cut in the middle;
+    the character count is added only for a run far longer, where it tells the reader what was left out."""
+
+    def cut(match: re.Match) -> str:
+        token = match.group()
+        if len(token) > 2 * TOKEN_LIMIT:
+            return shorten(token, TOKEN_LIMIT)
+        keep = TOKEN_LIMIT - 1
+        return f"{token[:keep - keep // 3]}…{token[len(token) - keep // 3:]}"
+
+    return _LONG_TOKEN.sub(cut, text)
+
+
+def one_line(message: str, hint: str | None = None, limit: int = LINE_LIMIT) -> str:
+    """An error as the CLI prints it: one line, values cut, at most ``limit`` characters; the hint kept whole when
+    there is room (it often holds the command to run), else cut after the message has taken its share."""
+    message = _cut_tokens(escape(message))
+    hint = _cut_tokens(escape(hint)) if hint else None
+    if hint and len(message) + len(hint) + 9 > limit:
+        hint = shorten(hint, max(limit - len(message) - 9, min(len(hint), 160)))
+    room = limit - (len(hint) + 9 if hint else 0)  # " (hint: …)"
+    text = shorten(message, room)
+    return f"{text} (hint: {hint})" if hint else text

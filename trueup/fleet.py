@@ -12,6 +12,17 @@ def _count(component: dict[str, Any], cls: str, kind: str | None = None) -> int:
     return sum(1 for d in component["drift"] if d["class"] == cls and (kind is None or d["kind"] == kind))
 
 
+def _history_count(document: dict[str, Any], component: str, kind: str) -> int:
+    """How many units history warns about (a capped list ends in one warning counting the rest)."""
+    from trueup.planner.render import history_warnings
+
+    def units(w: dict[str, Any]) -> int:
+        more = w.get("details", {}).get("more", 1) if isinstance(w.get("details", {}), dict) else 1
+        return more if isinstance(more, int) else 1
+
+    return sum(units(w) for w in history_warnings(document, component) if w.get("kind") == kind)
+
+
 def summarise(paths: list[Path]) -> list[dict[str, Any]]:
     """One row per host and component: versions, status, local patches, stale processes, unreviewed backups."""
     rows = []
@@ -34,6 +45,9 @@ def summarise(paths: list[Path]) -> list[dict[str, Any]]:
                 # Shown, never counted as drift (no --strict here): what the host cannot change, e.g. its source's
                 # version files disagreeing.
                 "warnings": [w["message"] for w in comp.get("warnings", [])],
+                # From the host's history (meta.history): units flipping between states, files rewritten unseen.
+                "oscillating": _history_count(document, comp["name"], "oscillating"),
+                "silent_rewrites": _history_count(document, comp["name"], "silent-rewrite"),
             })
     return sorted(rows, key=lambda r: (r["component"], r["host"], r["plan"]))
 
@@ -43,12 +57,12 @@ def render(rows: list[dict[str, Any]]):
 
     table = Table(title="trueup fleet", show_lines=False)
     for column in ("host", "component", "status", "installed", "source", "local patches", "stale processes",
-                   "unreviewed backups", "warnings"):
+                   "unreviewed backups", "oscillating", "silent rewrites", "warnings"):
         table.add_column(column)
     for r in rows:
         table.add_row(r["host"], r["component"], r["status"], r["installed"] or "-", r["source"] or "-",
                       str(r["local_patches"]), str(r["stale_processes"]), str(r["unreviewed_backups"]),
-                      str(len(r["warnings"])))
+                      str(r["oscillating"]), str(r["silent_rewrites"]), str(len(r["warnings"])))
     notes = [f"warning: {r['host']} {r['component']}: {message}" for r in rows for message in r["warnings"]]
     if not notes:
         return table

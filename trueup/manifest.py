@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import Factory, frozen
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from trueup.errors import ManifestError
+from trueup import manifest_limits as limits
+from trueup.errors import ManifestError, escape
+from trueup.errors import value as quoted
 from trueup.readfile import read_text
 from trueup.schemas.validate import field_path, first_error
 from trueup.state.atomic import canonical_json
@@ -65,6 +67,7 @@ class Workspace:
     state_dir: Path
     require_verified: bool
     components: tuple[ComponentSpec, ...]
+    history: dict = Factory(dict)  # retention of the history database: keep_days, keep_runs
 
     def component(self, name: str) -> ComponentSpec:
         for spec in self.components:
@@ -75,21 +78,46 @@ class Workspace:
 
 
 def find_workspace(explicit: str | os.PathLike | None) -> Path:
-    """--workspace, else TRUEUP_WORKSPACE, else the current directory."""
-    chosen = explicit or os.environ.get("TRUEUP_WORKSPACE") or "."
-    return Path(chosen).expanduser().resolve()
+    """--workspace, else TRUEUP_WORKSPACE, else the nearest directory at or above the current one with a
+    trueup.yaml (as git finds its repository): the search stops at the filesystem root and at $HOME, so a
+    trueup.yaml above the home directory is never picked up by accident. Nothing found: the current directory
+    (whose missing trueup.yaml is then the error)."""
+    chosen = explicit or os.environ.get("TRUEUP_WORKSPACE")
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    here = Path.cwd().resolve()
+    home = Path.home().resolve()
+    for directory in (here, *here.parents):
+        if (directory / MANIFEST_NAME).is_file():
+            return directory
+        if directory == home:
+            break
+    return here
 
 
 def _yaml_load(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_text says what is wrong with it
+    if size > limits.MAX_BYTES:
+        raise ManifestError(f"{path.name}: is {size} bytes, over the limit of {limits.MAX_BYTES}",
+                            hint="a manifest holds settings, not data; split it with include:")
     text = read_text(path, ManifestError, missing="not found",
                      hint="run trueup in a directory with a trueup.yaml, or pass --workspace DIR")
     try:
-        return YAML(typ="rt").load(text)
+        document = YAML(typ="rt").load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ManifestError(f"{path.name}{line}: not valid YAML: {problem}", hint="check indentation and quoting") from None
+        raise ManifestError(f"{path.name}{line}: not valid YAML: {escape(str(problem))}",
+                            hint="check indentation and quoting") from None
+    except RecursionError:
+        raise ManifestError(f"{path.name}: nested too deeply (the limit is {limits.MAX_DEPTH} levels)",
+                            hint="a manifest is a few levels deep; remove the runaway brackets") from None
+    limits.check(path.name, document, _line_of)
+    return document
 
 
 def _line_of(document: Any, location: list) -> int | None:
@@ -120,29 +148,30 @@ def _yaml_type(value: Any) -> str:
 
 def _describe(error) -> tuple[str, str, str]:
     """(field, what is wrong, how to fix) for a jsonschema error."""
-    field = field_path(error)
-    validator, value = error.validator, error.instance
+    field = escape(field_path(error))
+    validator, instance = error.validator, error.instance
     if validator == "required":
         missing = error.message.split("'")[1]
         return (f"{field}.{missing}" if error.absolute_path else missing, "is required", f"add {missing}:")
     if validator == "additionalProperties":
-        extra = sorted(set(value) - set(error.schema.get("properties", {})))
+        extra = sorted(set(instance) - set(error.schema.get("properties", {})), key=str)
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        name = extra[0] if extra else "?"
+        name = escape(str(extra[0]))[:80] if extra else "?"
         return (f"{field}.{name}" if error.absolute_path else name, "is not a known field", f"remove it or use one of: {allowed}")
     if validator == "type":
-        return (field, f"must be {error.validator_value}, not {_yaml_type(value)}", f"write a {error.validator_value}")
+        return (field, f"must be {error.validator_value}, not {_yaml_type(instance)}", f"write a {error.validator_value}")
     if validator == "const":
-        return (field, f"must be {error.validator_value!r}, not {value!r}", f"set it to {error.validator_value!r}")
+        return (field, f"must be {error.validator_value!r}, not {quoted(instance)}", f"set it to {error.validator_value!r}")
     if validator == "enum":
-        return (field, f"{value!r} is not one of {', '.join(map(str, error.validator_value))}", "use one of those values")
+        return (field, f"{quoted(instance)} is not one of {', '.join(map(str, error.validator_value))}", "use one of those values")
     if validator == "not" and "description" in error.schema:
-        return (field, f"{value!r} is not {error.schema['description']}", "use a relative path inside the install directory")
+        return (field, f"{quoted(instance)} is not {error.schema['description']}", "use a relative path inside the install directory")
     if validator == "pattern" and field.endswith("name"):
-        return (field, f"{value!r} is not a valid name", "use letters, digits, '.', '_' and '-'")
+        return (field, f"{quoted(instance)} is not a valid name", "use letters, digits, '.', '_' and '-'")
     if validator == "minLength":
         return (field, "must not be empty", "give it a value")
-    return (field, error.message, "see the trueup.yaml reference in README.md")
+    return (field, escape(error.message) if len(error.message) <= 200 else f"is not valid here ({error.validator})",
+            "see the trueup.yaml reference in README.md")
 
 
 def _validate(path: Path, document: Any, schema: str) -> None:
@@ -152,7 +181,7 @@ def _validate(path: Path, document: Any, schema: str) -> None:
     field, problem, fix = _describe(error)
     location = list(error.absolute_path)
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
         location += extra[:1]
     line = _line_of(document, location)
     where = f"{path.name}:{line}" if line else path.name
@@ -194,6 +223,40 @@ def _component(raw: CommentedMap, root: Path, origin: str) -> ComponentSpec:
     )
 
 
+def _check_component(path: Path, items: Any, index: int, raw: Any, spec: ComponentSpec) -> None:
+    """What the schema cannot say about one component: patterns that compile, an install path that can be a
+    directory, config lists whose keys are not secrets. Each problem named by file:line and field."""
+
+    def fail(location: list, problem: str, hint: str) -> None:
+        line = _line_of(items, [index, *location])
+        where = f"{path.name}:{line}" if line else path.name
+        field = f"components[{index}]" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in location)
+        raise ManifestError(f"{where}: {escape(field)[:120]}: {problem}", hint=hint)
+
+    import pathspec  # the walk compiles these the same way (files/globs.py)
+
+    for field in ("ignore", "secrets", "backups"):
+        for position, pattern in enumerate(raw["install"].get(field) or ()):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([pattern])
+            except ValueError as exc:
+                fail(["install", field, position], f"{quoted(pattern)} is not a gitignore pattern "
+                     f"({escape(str(exc).split(':')[0])[:60]})", "escape a literal backslash or '!' with a backslash")
+    problem = limits.path_problem(spec.install_path)
+    if problem:
+        fail(["install", "path"], f"{quoted(raw['install']['path'])} {problem}",
+             "point install.path at a directory (made when missing)")
+    for position, item in enumerate(raw.get("config") or ()):
+        if not item.get("lists"):
+            continue
+        from trueup.config.spec import secret_keyed_list  # config semantics; imported only when lists are declared
+
+        source = secret_keyed_list(_plain(item))
+        if source is not None:
+            fail(["config", position, "lists", source], f"list {quoted(source)} is keyed by a secret-like field",
+                 "pick a non-secret key field, or leave the list unmanaged")
+
+
 def load_workspace(root: Path) -> Workspace:
     manifest = root / MANIFEST_NAME
     document = _yaml_load(manifest)
@@ -201,11 +264,17 @@ def load_workspace(root: Path) -> Workspace:
         raise ManifestError(f"{MANIFEST_NAME}: is empty", hint="start with 'version: 1' and a components: list")
     _validate(manifest, document, "workspace")
     sources: list[tuple[Path, Any]] = [(manifest, document.get("components") or [])]
-    for pattern in document.get("include") or []:
-        matches = sorted(root.glob(pattern))
+    for index, pattern in enumerate(document.get("include") or []):
+        try:
+            matches = sorted(root.glob(pattern))
+        except (NotImplementedError, ValueError, OSError) as exc:
+            # pathlib refuses absolute patterns (NotImplementedError) and empty ones (ValueError).
+            line = _line_of(document, ["include", index])
+            raise ManifestError(f"{MANIFEST_NAME}:{line}: include[{index}]: {quoted(pattern)} is not a usable pattern "
+                                f"({escape(str(exc))[:80]})", hint="write a pattern relative to the workspace, such as components/*.yaml") from None
         if not matches:
             line = _line_of(document, ["include"])
-            raise ManifestError(f"{MANIFEST_NAME}:{line}: include: {pattern!r} matches no file", hint="fix the pattern or remove it")
+            raise ManifestError(f"{MANIFEST_NAME}:{line}: include: {quoted(pattern)} matches no file", hint="fix the pattern or remove it")
         for included in matches:
             part = _yaml_load(included)
             _validate(included, part, "component-file")
@@ -217,6 +286,7 @@ def load_workspace(root: Path) -> Workspace:
         for index, raw in enumerate(items):
             origin = f"{path.relative_to(root) if path.is_relative_to(root) else path}:{_line_of(items, [index])}"
             spec = _component(raw, root, origin)
+            _check_component(path, items, index, raw, spec)
             if spec.name in seen:
                 raise ManifestError(f"{origin}: name: component {spec.name!r} is already defined at {seen[spec.name]}",
                                     hint="give each component a unique name")
@@ -231,6 +301,7 @@ def load_workspace(root: Path) -> Workspace:
         state_dir=state_dir,
         require_verified=bool(document.get("require_verified", False)),
         components=tuple(sorted(components, key=lambda c: c.name)),
+        history=dict(document.get("history") or {}),
     )
 
 

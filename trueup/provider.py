@@ -46,6 +46,8 @@ class ObserveContext:
     memo_dir: Path | None = None  # content-addressed memos (ledger validity, blob hashes)
     quiet: bool = True
     basis: Basis | None = None  # None only while the files provider observes
+    # Fetch a remote source first (plan); apply checks a plan against the mirror as the plan saw it (no fetch).
+    fetch: bool = True
 
 
 @define

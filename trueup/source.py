@@ -230,21 +230,13 @@ class Source:
 
     def file_hashes(self, tree: dict[str, TreeEntry], paths, cache_dir: Path | None) -> dict[str, str]:
         """sha256 of the content of ``paths`` in ``tree``; blob → sha256 results are cached (blobs never change)."""
-        cache_file = cache_dir / "blob-sha256.json" if cache_dir else None
-        known: dict[str, str] = {}
-        if cache_file and cache_file.exists():
-            try:
-                known = json.loads(cache_file.read_text())
-                if not isinstance(known, dict):
-                    known = {}
-            except (OSError, ValueError):
-                known = {}
+        from trueup.state import blob_memo
+
+        known = blob_memo.load(cache_dir)  # a hint: apply hashes from git what it writes (planner/honest.py)
         wanted = sorted({tree[p].blob for p in paths} - known.keys())
         fresh = {blob: hashlib.sha256(data).hexdigest() for blob, data in self.blobs(wanted)}
-        if fresh and cache_file:
-            from trueup.state.atomic import write_json
-
-            write_json(cache_file, {**known, **fresh})
+        if fresh:
+            blob_memo.save(cache_dir, {**known, **fresh})
         known.update(fresh)
         return {p: known[tree[p].blob] for p in paths}
 

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import defaultdict
-from pathlib import Path
 
 from attrs import define, field
 
 from trueup import config, files, runtime
 from trueup.errors import TrueupError
+from trueup.files.carry import VerdictCarry
 from trueup.files.context import FilesContext
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.model.plan import APPLY_ORDER, Action, Plan, TargetKind
-from trueup.planner import preconditions, selection
+from trueup.planner import honest, preconditions, selection
 from trueup.planner.document import verify_hash
 from trueup.source import Source, repo_location
-from trueup.state import journal
+from trueup.state import atomic, journal
 from trueup.state import ledger as ledgers
 from trueup.state import lineage as lineages
 from trueup.state.lock import exclusive_lock
@@ -72,6 +71,7 @@ def apply_plan(workspace: Workspace, plan: Plan, *, approve: list[str], approve_
         return report
     selection.check_gates(plan.actions, chosen, hint=GATE_HINT)
     with exclusive_lock(workspace.state_dir, notify):
+        atomic.remove_dead_leftovers(workspace.state_dir)  # a killed run's temp files and scratch (state/atomic.py)
         when = _already_applied(workspace, plan.plan_hash, plan.lineage)
         if when:
             report.already_applied = when
@@ -80,19 +80,26 @@ def apply_plan(workspace: Workspace, plan: Plan, *, approve: list[str], approve_
         by_component: dict[str, list[Action]] = defaultdict(list)
         for action in chosen:
             by_component[action.component].append(action)
+        # Validate completely, then write: every ledger apply will rewrite (never on a memo's word), then every
+        # approved file action against the one trueup proposes now. A refusal here has changed nothing.
+        ledgers_now = {name: ledgers.load_for_rewrite(workspace.component(name).install_path,
+                                                      workspace.state_dir / "cache", notify)
+                       for name in sorted(by_component)}
+        honest.check_proposed(workspace, chosen, notify)
         for name in sorted(by_component):
-            _apply_component(workspace, workspace.component(name), by_component[name], plan.plan_hash, report)
+            _apply_component(workspace, workspace.component(name), by_component[name], plan.plan_hash, report,
+                             ledgers_now[name])
         journal.record(workspace.state_dir, {"event": "plan-applied", "plan_hash": plan.plan_hash,
                                              "lineage": plan.lineage, "actions": [a.id for a in chosen]})
     return report
 
 
 def _apply_component(workspace: Workspace, spec: ComponentSpec, actions: list[Action], plan_hash: str,
-                     report: ApplyReport) -> None:
+                     report: ApplyReport, ledger: dict | None) -> None:
     source = Source(repo_location(spec, workspace.root, workspace.state_dir))
-    with tempfile.TemporaryDirectory(prefix="trueup-") as scratch:
-        ledger = ledgers.load(spec.install_path, workspace.state_dir / "cache")  # validated by plan: not again
-        ctx = FilesContext(workspace=workspace, spec=spec, source=source, ledger=ledger, scratch=Path(scratch))
+    with atomic.scratch_dir(workspace.state_dir) as scratch:  # private (0700): merges copy operator files there
+        carry = VerdictCarry(spec.install_path, workspace.state_dir / "cache", ledger)
+        ctx = FilesContext(workspace=workspace, spec=spec, source=source, ledger=ledger, scratch=scratch)
         try:
             for action in sorted(actions, key=lambda a: APPLY_ORDER.index(a.type)):
                 PROVIDER_FOR[action.target_kind].apply(action, ctx)
@@ -103,7 +110,7 @@ def _apply_component(workspace: Workspace, spec: ComponentSpec, actions: list[Ac
         finally:
             # Files first, ledger last: whatever was written is recorded even if a later action failed.
             if ctx.ledger is not None:
-                ledgers.save(spec.install_path, ctx.ledger, workspace.state_dir / "cache")
+                carry.finish(ctx.ledger, ledgers.save(spec.install_path, ctx.ledger, workspace.state_dir / "cache"))
             report.notes.extend(f"{spec.name}: {n}" for n in ctx.notes)
 
 

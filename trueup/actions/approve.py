@@ -60,5 +60,8 @@ def render_approval(approval: Approval, path: Path) -> list[tuple[str, str | Non
         lines.append((f"  + {action.id} {action.type} {action.component}: {targets}".rstrip(": "), None))
     if len(approval.added) > SHOWN:
         lines.append((f"  … and {len(approval.added) - SHOWN} more", None))
+    if len(approval.added) > SHOWN or any(len(a.targets) > 3 for a in approval.added[:SHOWN]):
+        # A receipt, not the review: the review lists every action and every path.
+        lines.append((f"Every approved action and path: trueup show {path}", None))
     lines.append((f"Next: trueup apply {path}", None))
     return lines

@@ -9,6 +9,30 @@ from trueup.manifest import Workspace
 from trueup.planner.render import plural
 
 
+def _after(workspace: Workspace, report: ApplyReport) -> dict[str, Any]:
+    """The plan of the applied components now: what drift remains, observed again rather than assumed."""
+    from trueup.planner.plan import make_plan
+
+    return make_plan(workspace, sorted({a.component for a in report.applied}), quiet=True)
+
+
+def report_json(workspace: Workspace, report: ApplyReport) -> dict[str, Any]:
+    """``apply --json``: what was applied, the notes, and the drift that remains (each item as plan shows it)."""
+    out: dict[str, Any] = {
+        "already_applied": report.already_applied,
+        "applied": [{"id": a.id, "type": str(a.type), "component": a.component, "targets": list(a.targets)}
+                    for a in report.applied],
+        "notes": list(report.notes),
+        "remaining": None,
+    }
+    if report.applied:
+        after = _after(workspace, report)
+        out["remaining"] = {"drift": after["summary"]["drift"],
+                            "items": [{**item, "component": comp["name"]} for comp in after["components"]
+                                      for item in comp["drift"]]}
+    return out
+
+
 def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, str | None]]:
     if report.already_applied:
         return [(f"This plan was already applied at {report.already_applied}; nothing to do.", None)]
@@ -21,10 +45,8 @@ def render_report(workspace: Workspace, report: ApplyReport) -> list[tuple[str, 
         counts[str(action.type)] = counts.get(str(action.type), 0) + 1
     lines.append((f"Apply complete: {plural(len(report.applied), 'action')} applied ("
                   + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) + ").", "bold green"))
-    from trueup.planner.plan import make_plan
-
     names = sorted({a.component for a in report.applied})
-    after = make_plan(workspace, names, quiet=True)
+    after = _after(workspace, report)
     remaining = after["summary"]["drift"]
     if remaining:
         lines.append((f"Drift remains: {plural(remaining, 'drift item')} in {', '.join(names)}. Run trueup plan to review them.", "yellow"))

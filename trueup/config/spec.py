@@ -51,18 +51,16 @@ def parse_spec(raw: dict[str, Any]) -> ConfigSpec:
     if problem:
         raise ManifestError(f"config entry {raw.get('path', '?')!r}: {problem}")
     patterns = secret_patterns(raw.get("secret_keys"))
+    source = secret_keyed_list(raw)
+    if source is not None:  # manifest.load_workspace refuses it first, naming trueup.yaml:line
+        raise ManifestError(
+            f"config {raw['path']!r}: list {source!r} is keyed by a secret-like field",
+            hint="pick a non-secret key field, or leave the list unmanaged",
+        )
     rules = []
     for source, rule in (raw.get("lists") or {}).items():
         key = (ITSELF,) if rule["key"] == ITSELF else tuple(rule["key"])
-        selector = parse_selector(source)
-        # A key field's value is written into entry keys, which plans show; a secret there would leak.
-        names = [*key] if key != (ITSELF,) else [t for t in selector if t not in ("*", "[]")]
-        if any(is_secret_name(name, patterns) for name in names):
-            raise ManifestError(
-                f"config {raw['path']!r}: list {source!r} is keyed by a secret-like field",
-                hint="pick a non-secret key field, or leave the list unmanaged",
-            )
-        rules.append(ListRule(selector=selector, source=source, key=key, paths=tuple(rule.get("paths", ()))))
+        rules.append(ListRule(selector=parse_selector(source), source=source, key=key, paths=tuple(rule.get("paths", ()))))
     return ConfigSpec(
         path=raw["path"],
         format=raw["format"],
@@ -71,3 +69,17 @@ def parse_spec(raw: dict[str, Any]) -> ConfigSpec:
         runtime_keys=tuple(raw.get("runtime_keys", ())),
         secret_patterns=patterns,
     )
+
+
+def secret_keyed_list(raw: dict[str, Any]) -> str | None:
+    """The first `lists:` selector of a (schema-valid) config item whose items are keyed by a secret-like field.
+
+    A key field's value is written into entry keys, which plans show; a secret there would leak.
+    """
+    patterns = secret_patterns(raw.get("secret_keys"))
+    for source, rule in (raw.get("lists") or {}).items():
+        key = (ITSELF,) if rule["key"] == ITSELF else tuple(rule["key"])
+        names = [*key] if key != (ITSELF,) else [t for t in parse_selector(source) if t not in ("*", "[]")]
+        if any(is_secret_name(name, patterns) for name in names):
+            return source
+    return None

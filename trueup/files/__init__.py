@@ -72,9 +72,20 @@ def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
     raise RefusedError(f"plan has an unknown files precondition {key.encode()!r}", hint="run trueup plan again")
 
 
-def apply(action: Action, ctx) -> None:
-    from trueup.files import accept_local, backups, conflicts, generated, import_install, restore_source, upgrade
+def check_targets(spec: ComponentSpec, action: Action, seen: dict) -> None:
+    """Every path a file action names anywhere, and its upgrade ops, checked before apply writes anything."""
+    from trueup.files.validation import check_action
 
+    check_action(spec, action, seen)
+
+
+def apply(action: Action, ctx) -> None:
+    from trueup.files import (accept_local, backups, conflicts, generated, import_install, leftovers, restore_source,
+                              upgrade)
+
+    if action.details.get("drift") == leftovers.DRIFT:  # a killed run's temp file, not a backup
+        leftovers.run_cleanup(action, ctx)
+        return
     if action.details.get("resolution"):  # keep-local, take-new or resolved-by-hand of a merge conflict
         conflicts.run(action, ctx)
         return

@@ -99,13 +99,14 @@ def tree_id(entries: dict[str, tuple[str, str]]) -> str:
     return write(children).hex()
 
 
-def _candidates(source: Source, desired: str) -> list[tuple[str, str, str]]:
-    """(commit, tree, label) in order of preference, each commit once."""
+def _candidates(source: Source, desired: str, recorded: str | None = None) -> list[tuple[str, str, str]]:
+    """(commit, tree, label) in order of preference, each commit once: the tag of a ``recorded`` version first."""
     seen: set[str] = set()
     out = []
     trees = source.trees([desired])
-    rows = [(desired, trees.get(desired, ""), "")]
-    rows += [(commit, tree, tag) for tag, commit, tree in source.tags(MAX_TAGS)]
+    tags = [(commit, tree, tag) for tag, commit, tree in source.tags(MAX_TAGS)]
+    rows = [row for row in tags if recorded and row[2] in (recorded, f"v{recorded}")]
+    rows += [(desired, trees.get(desired, ""), "")] + tags
     rows += [(commit, tree, "") for commit, tree in source.history(desired, MAX_HISTORY)]
     tag_of: dict[str, str] = {}
     for commit, _, tag in rows:
@@ -118,18 +119,53 @@ def _candidates(source: Source, desired: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _count(candidate: dict[str, tuple[str, str]], live: dict[str, tuple[str, str]], skip) -> int:
-    paths = {p for p in candidate.keys() | live.keys() if not skip(p)}
-    return sum(1 for p in paths if (candidate.get(p) or ("", ""))[1] != (live.get(p) or ("", ""))[1])
+def _count(candidate: dict[str, tuple[str, str]], live: dict[str, tuple[str, str]], skip,
+           installed: set[str] | None = None) -> int:
+    """Paths whose blob differs between a candidate and the install. With a Zylos record, ``installed`` is the
+    set of paths installed and ``live`` holds only the files still as installed: an edited or deleted file
+    counts as matching any content, and a file added since the install is not compared."""
+    if installed is None:
+        paths = {p for p in candidate.keys() | live.keys() if not skip(p)}
+        return sum(1 for p in paths if (candidate.get(p) or ("", ""))[1] != (live.get(p) or ("", ""))[1])
+    paths = {p for p in candidate.keys() | installed if not skip(p) and not _zylos_skips(p)}
+    return sum(1 for p in paths if p not in candidate or p not in installed
+               or (p in live and live[p][1] != candidate[p][1]))
+
+
+def _zylos_skips(rel: str) -> bool:
+    """What Zylos leaves out of its record (its generateManifest): never a difference against one."""
+    return any(part in (".git", ".zylos", "node_modules", ".backup") for part in rel.split("/"))
+
+
+def _evidence(record: dict[str, str] | None, recorded: tuple[str, str] | None, live: dict[str, FileFact],
+              skip) -> tuple[list[str], set[str] | None, set[str]]:
+    """(what the plan says of the Zylos records, paths installed per the record, those still as installed)."""
+    notes: list[str] = []
+    installed = unedited = None
+    if record is not None:
+        installed = {p for p in record if not skip(p)}
+        unedited = {p for p in installed if p in live and live[p].sha256 == record[p]}
+        edited = len(installed) - len(unedited)
+        notes.append(f".zylos/manifest.json records {len(installed)} installed files, "
+                     f"{edited} changed or removed since")
+    if recorded is not None:
+        notes.append(f"{recorded[1]} records version {recorded[0]}")
+    return notes, installed, unedited or set()
 
 
 def best_match(spec: ComponentSpec, source: Source, desired: str, root: Path, live: dict[str, FileFact],
                memo_dir: Path | None) -> dict[str, Any]:
     """The commit the install matches best, how it was found, and the differences import would accept there."""
+    from trueup.files import zylos
+
     skip = skipped(spec)
     blobs = live_blobs(root, {p: f for p, f in live.items() if not skip(p)})
-    candidates = _candidates(source, desired)
-    wanted_tree = tree_id(blobs)
+    recorded = zylos.registry_version(root)
+    evidence, installed, unedited = _evidence(zylos.install_record(root), recorded, live, skip)
+    known = blobs if installed is None else {p: b for p, b in blobs.items() if p in unedited}
+    candidates = _candidates(source, desired, recorded[0] if recorded else None)
+    # Zylos's own directory (its record) is not part of what it installed from the source.
+    wanted_tree = tree_id(blobs if installed is None else {p: b for p, b in blobs.items() if not _zylos_skips(p)})
     exact = next(((c, t, label) for c, t, label in candidates if t == wanted_tree), None)
     seen_trees: set[str] = set()
     if exact is not None:
@@ -145,7 +181,7 @@ def best_match(spec: ComponentSpec, source: Source, desired: str, root: Path, li
             seen_trees.add(tree)
             listed = {p: (e.mode or "", e.blob) for p, e in source.tree(commit).items()}
             compared += len(listed)
-            count = _count(listed, blobs, skip)
+            count = _count(listed, known, skip, installed)
             if best_count is None or count < best_count:
                 best, best_count = (commit, tree, label), count
                 if count == 0:
@@ -163,7 +199,7 @@ def best_match(spec: ComponentSpec, source: Source, desired: str, root: Path, li
         "exact": how == "tree",
         "searched": len(candidates) if how == "tree" else len(seen_trees),
         "differences": differences(spec, wanted, live),
-        # Zylos records (.zylos/manifest.json, components.json) are not read: their format is not documented here.
+        "evidence": evidence,
     }
 
 
@@ -174,4 +210,6 @@ def describe(match: dict[str, Any], ref: str, desired: str) -> str:
     line = f"install matches {match['ref']} {what}"
     if match["commit"] != desired:
         line += f"; manifest asks {ref}"
+    if match.get("evidence"):
+        line += " (Zylos records: " + "; ".join(match["evidence"]) + ")"
     return line

@@ -97,6 +97,30 @@ def removed_backups(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree)
     return out
 
 
+def check_cleanup(spec: ComponentSpec, action: Action) -> None:
+    """Refuse, before apply deletes anything, a cleanup target that is not debris by the component's own patterns:
+    a file that is not a backup by name, a generated output or its template, a backup set that is not one."""
+    from trueup.files.leftovers import DRIFT as LEFTOVER
+
+    if action.details.get("drift") == LEFTOVER:
+        return  # a killed run's temp file: leftovers.py checks its own
+    backups = spec_matcher(spec.backup_patterns)
+    is_backup = Matcher(backups)
+    special = {g.path for g in spec.generated} | {g.template for g in spec.generated}
+    backup_set = str(action.details.get("drift", "")).startswith("backup/")
+    for rel in action.targets:
+        if rel.endswith("/"):
+            if any(p.startswith(rel) for p in special):
+                raise UnsafePathError(f"{spec.name}: {rel} holds generated files; cleanup-backups refuses to delete it")
+            parent = rel[:-1].rpartition("/")[0]
+            container = bool(parent) and (is_backup(parent) or is_backup(parent + "/"))
+            if backup_set and not (is_backup(rel[:-1]) or container):
+                raise UnsafePathError(f"{spec.name}: {rel} is not a backup set; cleanup-backups refuses to delete it")
+            continue
+        if rel in special or not backups.match_file(rel):
+            raise UnsafePathError(f"{spec.name}: {rel} is not a backup file; cleanup-backups refuses to delete it")
+
+
 def run_cleanup(action: Action, ctx: FilesContext) -> None:
     """Delete named backup files and their ledger records."""
     assert ctx.ledger is not None

@@ -19,6 +19,7 @@ import contextlib
 import difflib
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -84,25 +85,51 @@ def unified(before: bytes | None, after: bytes | None, path: str, *, old: str = 
     return {"text": "".join(out), "truncated": truncated}
 
 
-def read_live(root: Path, rel: str) -> bytes | None:
+def _real_dirs(base: str, head: str, known: dict[str, bool]) -> bool:
+    """Whether every directory on ``head`` (below ``base``) is a real directory, not a symlink: one lstat each,
+    remembered in ``known`` (a plan's thousands of diffs sit in a few hundred directories)."""
+    at = 0
+    while True:
+        cut = head.find("/", at)
+        prefix = head if cut < 0 else head[:cut]
+        ok = known.get(prefix)
+        if ok is None:
+            try:
+                ok = stat.S_ISDIR(os.lstat(f"{base}/{prefix}").st_mode)
+            except OSError:
+                ok = False
+            known[prefix] = ok
+        if not ok:
+            return False
+        if cut < 0:
+            return True
+        at = cut + 1
+
+
+def read_live(root: Path, rel: str, known: dict[str, bool] | None = None) -> bytes | None:
     """A live path's content as a diff shows it (None: absent); a link as its target, a large file by its size."""
-    path = root / rel
-    parent = root
-    for part in Path(rel).parts[:-1]:  # never through a symlinked or missing parent: it may lead outside the install
-        parent = parent / part
-        if not (os.path.isdir(parent) and not os.path.islink(parent)):
-            return None
+    base = os.fspath(root)
+    head = rel.rpartition("/")[0]
+    # Never through a symlinked or missing parent: it may lead outside the install.
+    if head and not _real_dirs(base, head, {} if known is None else known):
+        return None
+    path = f"{base}/{rel}"
     try:
         st = os.lstat(path)
     except OSError:
         return None
-    if os.path.islink(path):
+    if stat.S_ISLNK(st.st_mode):
         return f"symlink to {os.readlink(path)}\n".encode()
-    if not os.path.isfile(path):
-        return b"directory\n" if os.path.isdir(path) else b"special file\n"
+    if not stat.S_ISREG(st.st_mode):
+        return b"directory\n" if stat.S_ISDIR(st.st_mode) else b"special file\n"
     if st.st_size > READ_LIMIT:
         return f"{st.st_size} bytes (too large to diff)\n".encode()
-    return path.read_bytes()
+    try:  # O_NOFOLLOW: a file swapped for a link since the lstat is not followed out of the install
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with open(fd, "rb") as fh:
+        return fh.read(READ_LIMIT + 1)
 
 
 class _Reader:
@@ -112,6 +139,7 @@ class _Reader:
         self.source, self.root = source, root
         self.wanted: dict[str, set[str]] = {}
         self.blobs: dict[tuple[str, str], bytes | None] = {}
+        self.dirs: dict[str, bool] = {}
 
     def want(self, commit: str | None, path: str) -> None:
         if commit:
@@ -126,7 +154,7 @@ class _Reader:
         return self.blobs.get((commit, path)) if commit else None
 
     def live(self, path: str) -> bytes | None:
-        return read_live(self.root, path)
+        return read_live(self.root, path, self.dirs)
 
 
 def _requests(action: Action, installed: str | None) -> list[tuple[str, str | None, str | None]]:
@@ -153,6 +181,8 @@ def _requests(action: Action, installed: str | None) -> list[tuple[str, str | No
         commit = details["commit"]
         return [(p, None if kind == "not-in-source" else f"commit:{commit}", "live")
                 for p, kind in sorted(details.get("accept", {}).items())]
+    if drift == "file/untracked" and path and not path.endswith("/") and action.type == ActionType.ACCEPT_LOCAL:
+        return [(path, None, "live")]  # what accepting it keeps: the whole new file (a directory is summarised)
     if drift in ("local-patch/modified", "file/missing", "file/type-changed", "file/mode-changed"):
         if action.type == ActionType.ACCEPT_LOCAL:
             return [(path, f"commit:{installed}", "live")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from trueup.files.backups import removed_backups
 from trueup.files.conflicts import diff_conflicts, without_conflicted
 from trueup.files.generated import diff_generated
+from trueup.files.leftovers import diff_leftovers
 from trueup.files.local_patch import diff_orphaned, diff_tracked, without_orphaned
 from trueup.files.provenance import diff_provenance
 from trueup.files.secrets import diff_secrets
@@ -30,4 +31,5 @@ def diff(spec: ComponentSpec, snap: FilesSnapshot, *, require_verified: bool = F
         if conflicts:
             items = without_conflicted(items, conflicts) + conflicts
     items += diff_secrets(snap.secrets)
+    items = diff_leftovers(items, snap.leftovers)
     return sorted(items, key=Drift.sort_key)

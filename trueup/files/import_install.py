@@ -37,6 +37,8 @@ def propose(spec: ComponentSpec, snap: FilesSnapshot, drift: Drift) -> Action:
         # `outdated` (its three-way merges need the ledger this import writes).
         details = {"commit": match["commit"], "ref": match["ref"], "version": match["version"],
                    "exact": match["exact"], "searched": match["searched"], "accept": match["differences"]}
+        if match.get("evidence"):
+            details["evidence"] = match["evidence"]
         reason = describe(match, spec.ref, snap.source.commit) + f": import at {match['ref']}"
         if match["differences"]:
             reason += f", accepting {_n(len(match['differences']), 'difference')} as local"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from trueup.errors import UnsafePathError
@@ -16,13 +17,19 @@ def safe_target(root: Path, rel: str) -> Path:
     every parent must be a real directory below ``root`` or not exist yet.
     """
     pure = check_relative(root, rel)
-    current = root
+    current = os.fspath(root)
     for part in pure.parts[:-1]:
-        current = current / part
-        if os.path.islink(current):
+        current = f"{current}/{part}"
+        try:
+            mode = os.lstat(current).st_mode  # one system call per parent: apply checks every path it writes
+        except FileNotFoundError:
+            break  # this parent and those below it do not exist yet: apply creates them as directories
+        except NotADirectoryError:
+            mode = 0  # reported below, at the first parent that is not a directory
+        if stat.S_ISLNK(mode):
             raise UnsafePathError(f"unsafe target path {rel!r}: {current} is a symlink, which could lead outside {root}",
                                   hint="replace the symlink with a directory, or accept it with trueup approve")
-        if current.exists() and not current.is_dir():
+        if not stat.S_ISDIR(mode):
             raise UnsafePathError(f"unsafe target path {rel!r}: {current} is not a directory")
     return root / pure
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trueup.files import conflicts, import_install, upgrade
+from trueup.files import conflicts, import_install, leftovers, upgrade
 from trueup.files.snapshot import FilesSnapshot
 from trueup.manifest import ComponentSpec
 from trueup.model.facts import ABSENT
@@ -84,7 +84,9 @@ def propose(spec: ComponentSpec, snap: FilesSnapshot, drift: list[Drift]) -> lis
         if not item.is_drift:
             continue
         for kind, recommended, resolution in _offers(item):
-            if resolution is not None:
+            if item.kind == leftovers.KIND and item.cls == "file":
+                actions.append(leftovers.propose(spec, item))
+            elif resolution is not None:
                 actions.append(conflicts.propose(spec, snap, item, kind, recommended, resolution))
             elif kind == A.UPGRADE:
                 actions.append(upgrade.propose(spec, snap, item, gating))

@@ -54,3 +54,9 @@ class FilesSnapshot:
     removed: tuple[str, ...]  # ledger paths the desired commit no longer has
     # Removed ledger path → the desired commit's path git sees it renamed to (an upgrade carries a local patch over).
     renames: dict[str, str] = field(factory=dict)
+    # Temp files a killed trueup left in the install or its ledger directory (files/leftovers.py).
+    leftovers: dict[str, FileFact] = field(factory=dict)
+    # Paths the upgrade touches below an ignore pattern: observed for it all the same (observation.with_ignored).
+    ignored: frozenset[str] = frozenset()
+    # The walk's packed per-directory records (stat cache format): history compares them directory by directory.
+    blocks: bytes = field(default=b"", repr=False)

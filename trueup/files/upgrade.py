@@ -19,7 +19,7 @@ from trueup.files.generated import generate
 from trueup.files.probe import sha256_bytes
 from trueup.files.snapshot import FilesSnapshot
 from trueup.manifest import ComponentSpec
-from trueup.model.facts import ABSENT, FileFact, write_mode
+from trueup.model.facts import ABSENT, FileFact, modes_equal, write_mode
 from trueup.model.ids import action_id
 from trueup.model.keys import INSTALL_DIR, file_key
 from trueup.model.plan import Action, ActionType, Drift, TargetKind
@@ -41,6 +41,14 @@ def upgrade_plan(snap: FilesSnapshot, exact: bool = False) -> dict[str, dict[str
             op = {"op": "add"}
         elif path in ledger_files:
             op = {"op": "replace" if FileFact.from_json(ledger_files[path]).matches(live, exact) else "merge"}
+        elif live.type == "file" and wanted.entry.type == "file" and live.sha256 == wanted.sha256:
+            # Already the source's content (a killed upgrade wrote it): recorded, not rewritten (the executable bit
+            # set as the source has it), and neither backed up nor written beside.
+            op = {"op": "add"}
+        elif path in snap.ignored:
+            # An ignored path the source starts tracking, which the running service (or someone) already wrote: the
+            # source's version replaces it, the live bytes saved first as a recorded backup.
+            op = {"op": "replace", "backup": "live"}
         else:
             op = {"op": "keep-beside"}  # an operator file stands where the source now adds one: never touched
         ops[path] = {**op, **wanted.fact().to_json()}
@@ -123,6 +131,28 @@ def _backup_edit(ctx: FilesContext, rel: str, reason: str, source_shas: set[str 
     ctx.backup_local(rel, reason, from_commit=old, to_commit=new)
 
 
+def _merged_mode(live: FileFact, recorded: FileFact | None, wanted_mode: str | None, exact: bool) -> int:
+    """The mode a merge leaves: three-way, like the content. The operator changed the mode (the executable bit;
+    every bit with ``install.modes: exact``) and the source did not → the operator's mode stays. Otherwise as any
+    write over a live file (write_mode): the source's executable bit where the source changed it. Both sides
+    changing one bit leaves them agreeing on its new value: nothing to conflict over."""
+    if (live.type == "file" and live.mode is not None and recorded is not None and recorded.type == "file"
+            and not modes_equal(recorded.mode, live.mode, exact) and modes_equal(recorded.mode, wanted_mode, exact)):
+        return int(live.mode, 8)
+    return write_mode(live, wanted_mode, exact)
+
+
+def _settle_accepted(ctx: FilesContext, rel: str, wanted: dict[str, Any], new: str) -> None:
+    """After writing the source's content at ``rel``: nothing left to accept — unless the operator's own mode was
+    kept (_merged_mode) and they had accepted it before, which stays accepted (the new content, their mode)."""
+    assert ctx.ledger is not None
+    live = ctx.fact(rel)
+    if rel in ctx.ledger["accepted"] and not modes_equal(live.mode, wanted.get("mode"), ctx.spec.exact_modes):
+        _accept(ctx, rel, f"local mode {live.mode} kept over the source at {new[:12]}")
+    else:
+        ctx.ledger["accepted"].pop(rel, None)
+
+
 def _merge(ctx: FilesContext, rel: str, old: str, new: str, data: bytes, wanted: dict[str, Any]) -> None:
     live = ctx.fact(rel)
     base = ctx.source.show(old, rel)
@@ -138,11 +168,13 @@ def _merge(ctx: FilesContext, rel: str, old: str, new: str, data: bytes, wanted:
         _accept(ctx, rel, f"merge with {new[:12]} conflicted; resolve with {rel}.trueup-new")
         return
     _backup_edit(ctx, rel, "upgrade-merge", {sha256_bytes(base), wanted["sha256"]}, old, new)
-    atomic.write_bytes(ctx.path(rel), merged, write_mode(live, wanted.get("mode"), ctx.spec.exact_modes))
+    assert ctx.ledger is not None
+    recorded = FileFact.from_json(ctx.ledger["files"][rel]) if rel in ctx.ledger["files"] else None
+    atomic.write_bytes(ctx.path(rel), merged, _merged_mode(live, recorded, wanted.get("mode"), ctx.spec.exact_modes))
     if sha256_bytes(merged) != wanted["sha256"]:
         _accept(ctx, rel, f"local patch merged onto {new[:12]}")
     else:
-        ctx.ledger["accepted"].pop(rel, None)
+        _settle_accepted(ctx, rel, wanted, new)
     ctx.notes.append(f"merged local changes of {rel} with {new[:12]}")
 
 
@@ -241,7 +273,7 @@ def _apply_one(ctx: FilesContext, rel: str, op: dict[str, Any], files: dict[str,
     ledger = ctx.ledger
     assert ledger is not None
     exact = ctx.spec.exact_modes
-    wanted = {k: v for k, v in op.items() if k not in ("op", "from", "to", "renamed_to", "diff")}
+    wanted = {k: v for k, v in op.items() if k not in ("op", "from", "to", "renamed_to", "diff", "backup")}
     if op["op"] == "renamed" and op.get("to") in files:
         return  # its local patch moves with the rename-merge of its new path
     live = ctx.fact(rel)
@@ -249,7 +281,7 @@ def _apply_one(ctx: FilesContext, rel: str, op: dict[str, Any], files: dict[str,
     if "sha256" not in op:  # the source dropped it
         if live.type != "absent" and recorded is not None and not recorded.matches(live, exact):
             _orphan(ctx, rel, op, old, new)
-        elif live.type != "absent":
+        elif live.type != "absent" and recorded is not None:  # never a path the ledger does not record as ours
             ctx.remove_file(rel)
         ledger["files"].pop(rel, None)
         return
@@ -258,6 +290,18 @@ def _apply_one(ctx: FilesContext, rel: str, op: dict[str, Any], files: dict[str,
                           hint="the source history was rewritten; run trueup plan again")
     if op["op"] == "rename-merge" and old is not None and op.get("from") in ledger["files"]:
         _rename_merge(ctx, rel, op["from"], old, new, data, wanted)
+    elif live.type == "file" and wanted.get("type") == "file" and live.sha256 == wanted["sha256"]:
+        # Already the new content (a killed upgrade wrote it, or the operator did): nothing to write or back up;
+        # only the executable bit is settled, as a merge would (_merged_mode).
+        mode = _merged_mode(live, recorded, wanted.get("mode"), exact)
+        if int(live.mode or "0", 8) != mode:
+            os.chmod(ctx.path(rel), mode)
+        _settle_accepted(ctx, rel, wanted, new)
+    elif op.get("backup") == "live" and recorded is None and live.type != "absent":
+        # An ignored path the source now tracks (upgrade_plan): the service's bytes saved, then replaced.
+        ctx.backup_local(rel, "upgrade-replaced-ignored", acknowledged=False, from_commit=old, to_commit=new)
+        ctx.write_verified(rel, data, wanted)
+        ctx.ledger["accepted"].pop(rel, None)
     elif live.type == "absent" or (recorded is not None and recorded.matches(live, exact)):
         mode = write_mode(live, wanted.get("mode"), exact)
         if live.type == "file" and live.sha256 == wanted["sha256"] and wanted.get("type") == "file":

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from trueup.state.atomic import compact_json
 from trueup.state.ledger_entry import json_default
 
 ID_LENGTH = 12
@@ -31,5 +31,4 @@ def group_key(component: str, cls: str, *parts: str | None, entry: str | None = 
 
 def digest(document: Any) -> str:
     """sha256 of the compact canonical JSON (sorted keys, no whitespace); see docs/performance.md for why compact."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(compact_json(document, json_default).encode()).hexdigest()

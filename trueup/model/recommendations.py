@@ -29,6 +29,8 @@ RECOMMENDATIONS: dict[tuple[C, str], tuple[Offer, tuple[Offer, ...]]] = {
     (C.FILE, "mode-changed"): (A.RESTORE_SOURCE, (A.ACCEPT_LOCAL,)),
     (C.FILE, "type-changed"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
     (C.FILE, "untracked"): (A.ACCEPT_LOCAL, ()),
+    # A temp file a killed trueup left (files/leftovers.py): incomplete, and never the only copy of anything.
+    (C.FILE, "leftover"): (A.CLEANUP_BACKUPS, ()),
     (C.GENERATED, "stale"): (A.REGENERATE, ()),
     (C.GENERATED, "missing"): (A.REGENERATE, ()),
     (C.GENERATED, "unrecorded"): (A.REGENERATE, (A.ACCEPT_LOCAL,)),

@@ -12,14 +12,15 @@ from trueup.provider import ObserveContext
 
 
 def diff_workspace(workspace: Workspace, args: list[str], *, desired: bool = False,
-                   use_cache: bool = True) -> list[tuple[str, str, dict[str, Any]]]:
-    """(component, path, diff) for every differing path; ``args``: an optional component name, then paths."""
+                   use_cache: bool = True, read_only: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
+    """(component, path, diff) for every differing path; ``args``: an optional component name, then paths.
+    ``read_only``: no stat cache and no memos either (the MCP server's diff)."""
     names = [c.name for c in workspace.components]
     if args and args[0] in names:
         specs, paths = [workspace.component(args[0])], args[1:]
     else:
         specs, paths = list(workspace.components), args
-    memo_dir = workspace.state_dir / "cache"
+    memo_dir = None if read_only else workspace.state_dir / "cache"
     ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=True)
     out = []
     with planning(workspace.state_dir):

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from trueup import __version__
-from trueup.errors import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, PlanFileError, RefusedError
+from trueup.errors import (
+    EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE, PlanFileError, RefusedError, TrueupError, escape, shorten, value,
+)
 from trueup.model import keys
 from trueup.model.ids import digest
 from trueup.model.paths import relative_to_root
 from trueup.model.plan import (
     APPLY_ORDER, Action, ActionType, ComponentResult, Drift, DriftClass, Plan, PlanWarning, TargetKind,
 )
+from trueup.planner import plan_limits
 from trueup.readfile import read_text
 from trueup.schemas.validate import field_path, first_error
 from trueup.state.atomic import canonical_json, write_text
@@ -150,7 +153,12 @@ def validate(document: Any, where: str) -> None:
                             "the plan format this trueup reads", hint=REGENERATE_HINT)
     error = first_error("plan", document)
     if error is not None:
-        raise PlanFileError(f"{where}: {field_path(error)}: {error.message}", hint=REGENERATE_HINT)
+        message, quoted = error.message, repr(error.instance)
+        if len(quoted) > 80 and message.startswith(quoted):  # jsonschema's messages start with the value itself
+            message = value(error.instance) + message[len(quoted):]
+        if len(message) > 160:
+            message = f"{value(error.instance)} is not valid here ({error.validator})"
+        raise PlanFileError(f"{where}: {shorten(field_path(error), 120)}: {escape(message)}", hint=REGENERATE_HINT)
 
 
 def is_stdin(path: Path | str) -> bool:
@@ -198,18 +206,38 @@ def read(path: Path) -> dict[str, Any]:
                                 hint="pipe one in: trueup plan -o - | trueup show -")
     else:
         raw = read_text(path, PlanFileError, missing="no such plan file", hint="create one with trueup plan -o FILE")
+    plan_limits.check_text(raw, plan_name(path))
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise PlanFileError(f"{plan_name(path)}:{exc.lineno}: not valid JSON: {exc.msg}",
                             hint="fix the edit or " + REGENERATE_HINT) from None
+    except RecursionError:
+        raise PlanFileError(f"{plan_name(path)}: nested more than {plan_limits.MAX_DEPTH} levels deep",
+                            hint=REGENERATE_HINT) from None
+    plan_limits.check_document(document, plan_name(path))
+    plan_limits.check_surrogates(raw, document, plan_name(path))
     validate(document, plan_name(path))
+    plan_limits.check_paths(document, plan_name(path))
     return document
 
 
 def decode(document: dict[str, Any], where: str) -> Plan:
     return Plan(where=where, document=document, plan_hash=document["plan_hash"], workspace=document["workspace"],
-                lineage=document["lineage"], actions=tuple(action_from_json(a) for a in document["actions"]))
+                lineage=document["lineage"], actions=tuple(_decode_action(a, i, where) for i, a in enumerate(document["actions"])))
+
+
+def _decode_action(raw: dict[str, Any], index: int, where: str) -> Action:
+    try:
+        return action_from_json(raw)
+    except TrueupError as exc:  # an unknown precondition key: name the plan file, the action and the key
+        for key in raw["preconditions"]:
+            try:
+                keys.decode(key)
+            except TrueupError:
+                raise type(exc)(f"{where}: actions[{index}].preconditions: unknown key {value(key)}",
+                                hint=exc.hint) from None
+        raise type(exc)(f"{where}: actions[{index}]: {exc.message}", hint=exc.hint) from None
 
 
 def load(path: Path) -> Plan:

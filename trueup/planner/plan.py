@@ -9,7 +9,7 @@ from typing import Any
 
 from attrs import evolve
 
-from trueup import config, files, runtime
+from trueup import config, files, history, runtime
 from trueup.errors import ManifestError
 from trueup.files import content
 from trueup.manifest import ComponentSpec, Workspace
@@ -18,6 +18,7 @@ from trueup.planner import document
 from trueup.planner.write_guard import planning
 from trueup.provider import ObserveContext
 from trueup.state import lineage as lineages
+from trueup.state.atomic import remove_dead_leftovers
 
 
 def _status(drift: list[Drift], ledger: dict[str, Any] | None, install_exists: bool) -> Status:
@@ -31,7 +32,7 @@ BUILT_ON_FILES = (config, runtime)
 
 
 def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
-           budget: content.Budget | None = None) -> tuple[ComponentResult, list[Action]]:
+           budget: content.Budget | None = None, seen: list | None = None) -> tuple[ComponentResult, list[Action]]:
     """Drift items, status, facts and proposed actions of one component: observe, diff, propose per provider."""
     files_snap, basis = files.observe(spec, ctx)
     ctx = evolve(ctx, basis=basis)
@@ -44,7 +45,7 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
     proposed = runtime.with_upgrade(spec, snapshots[runtime], proposed)
     # What each file action changes, as content: read only for the paths drift names, within the plan's budget.
     # (the merge is tried on copies in the state dir's cache, the only place plan writes)
-    scratch = (ctx.memo_dir or Path(tempfile.gettempdir())) / f"trueup-diff-merge-{os.getpid()}"
+    scratch = merge_scratch(ctx.memo_dir)
     proposed = content.attach(spec, basis.source, files_snap, proposed, scratch, budget or content.Budget())
     # Every action is also checked against the component-wide facts: its manifest entry, ledger and commit.
     actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions}) for a in proposed]
@@ -66,27 +67,51 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
     }
     for provider in BUILT_ON_FILES:
         facts.update(provider.facts(snapshots[provider]))
+    if seen is not None:  # what history records of this component, once every component is observed
+        seen.append(history.Observed(spec.name, files_snap.blocks, snapshots[config], snapshots[runtime], tuple(drift)))
     return ComponentResult(spec.name, status, drift, facts, unobserved, warnings), actions
 
 
+def merge_scratch(memo_dir: Path | None) -> Path:
+    """Where a plan's merge previews run: the state dir's cache, or (read-only) the system temp dir."""
+    return (memo_dir or Path(tempfile.gettempdir())) / f"trueup-diff-merge-{os.getpid()}"
+
+
+NO_LINEAGE = "00000000-0000-0000-0000-000000000000"  # a read-only plan of a workspace never planned before
+
+
 def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,
-              quiet: bool = False) -> dict[str, Any]:
+              quiet: bool = False, read_only: bool = False) -> dict[str, Any]:
+    """The plan document. ``read_only`` (the MCP server's plan) writes nothing of its own: no lineage, stat
+    cache, memos, history or leftover cleanup — only a remote source's mirror is refreshed, as any plan does."""
     specs = [workspace.component(n) for n in names] if names else list(workspace.components)
     if not specs:
         raise ManifestError(f"{workspace.manifest_path.name}: no components to plan",
                             hint="add a component under components:")
     # --no-cache turns off the stat cache only: the content-addressed memos there (ledger validity, git blob
     # hashes) are keyed by a digest of what they describe, so they cannot be stale.
-    memo_dir = workspace.state_dir / "cache"
+    memo_dir = None if read_only else workspace.state_dir / "cache"
     ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet)
     results: list[ComponentResult] = []
     actions: list[Action] = []
     # The workspace's first plan makes its lineage: before the guard, which allows writes to cache and sources only.
-    lineage = lineages.ensure(workspace.state_dir, workspace.root)
+    if read_only:
+        lineage = lineages.read(workspace.state_dir, workspace.root) or NO_LINEAGE
+    else:
+        lineage = lineages.ensure(workspace.state_dir, workspace.root)
+        remove_dead_leftovers(workspace.state_dir)  # a killed run's temp files and scratch dirs: trueup's own, incomplete
     budget = content.Budget()
-    with planning(workspace.state_dir):
+    seen: list[history.Observed] | None = None if read_only else []
+    # gettempdir() probes the temp dir by writing a file: outside the guard. Read-only, merge previews go there.
+    also = (merge_scratch(None),) if read_only else ()
+    with planning(workspace.state_dir, also):
         for spec in specs:
-            result, proposed = assess(spec, ctx, workspace.require_verified, budget)
+            result, proposed = assess(spec, ctx, workspace.require_verified, budget, seen)
             results.append(result)
             actions += proposed
-    return document.build(workspace.root, lineage, results, actions)
+    built = document.build(workspace.root, lineage, results, actions)
+    if seen is None:
+        return built
+    # After the guard: the history database is trueup's own record of what was observed (never fails a plan).
+    recorded = history.record(workspace, seen, full_hash=not use_cache)
+    return recorded.finish(built)

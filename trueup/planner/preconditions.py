@@ -13,7 +13,7 @@ from trueup.errors import RefusedError, TrueupError
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.model import keys
 from trueup.model.keys import FactKey
-from trueup.model.plan import Action, Plan, TargetKind
+from trueup.model.plan import Action, ActionType, Plan, TargetKind
 from trueup.planner.document import recorded, verify_hash
 from trueup.provider import RecheckContext
 
@@ -70,17 +70,31 @@ def describe(key: FactKey) -> str:
     return key.encode()
 
 
+A = ActionType
+# The action types a provider proposes for each kind of target (the provider that runs an action is chosen by
+# its target kind): any other pair is no plan trueup made.
+TYPES_FOR = {
+    TargetKind.FILE: {A.ACCEPT_LOCAL, A.RESTORE_SOURCE, A.REGENERATE, A.CLEANUP_BACKUPS, A.IMPORT, A.UPGRADE},
+    TargetKind.CONFIG_ENTRY: {A.ACCEPT_LOCAL, A.RESTORE_SOURCE, A.UPGRADE},
+    TargetKind.SERVICE: {A.RESTART},
+}
+
+
 def check_targets(spec: ComponentSpec, action: Action, seen: dict | None = None) -> None:
-    """Targets a plan names must be ones this workspace could ask for: declared files, entries, services."""
+    """Targets a plan names must be ones this workspace could ask for: declared files, entries, services; a file
+    action's every path (targets, details.files, beside, outputs) as safe as a target, its upgrade ops known."""
+    if action.type not in TYPES_FOR.get(action.target_kind, ()):
+        raise RefusedError(f"{action.type} {action.id} of {spec.name}: no {action.target_kind} action is of type "
+                           f"{action.type}; refused before any change", hint="run trueup plan again")
     if action.target_kind == TargetKind.CONFIG_ENTRY:
+        if not isinstance(action.details.get("config"), str):
+            raise RefusedError(f"{action.type} {action.id} of {spec.name}: details.config names no config file; "
+                               "refused before any change", hint="run trueup plan again")
         config.check_targets(spec, action)
     elif action.target_kind == TargetKind.SERVICE:
         runtime.check_targets(spec, action)
     else:
-        from trueup.files.paths import safe_target_seen
-
-        for target in action.targets:
-            safe_target_seen(spec.install_path, target, seen if seen is not None else {})
+        files.check_targets(spec, action, seen if seen is not None else {})
 
 
 def check_lineage(plan: Plan, lineage: str | None) -> None:

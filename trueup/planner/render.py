@@ -13,7 +13,7 @@ SYMBOLS = {
     "not-installed": "+", "untracked": "+", "missing": "-", "removed": "-", "outdated": "~", "modified": "~",
     "mode-changed": "~", "type-changed": "~", "stale": "~", "edited": "~", "unrecorded": "~",
     "unacknowledged": "!", "unmanaged": "!", "version-disagreement": "!", "unverified": "!", "commit-missing": "!",
-    "template-missing": "!", "merge-conflict": "!", "orphaned-patch": "!",
+    "template-missing": "!", "merge-conflict": "!", "orphaned-patch": "!", "leftover": "!",
 }
 OP_SYMBOLS = {"add": "+", "replace": "~", "merge": "~", "keep-beside": "!", "remove": "-", "keep": "!", "forget": "-",
               "rename-merge": "~", "renamed": "-"}
@@ -79,6 +79,23 @@ def _runtime(item: dict[str, Any]) -> str:
     return kind.replace("-", " ")
 
 
+# A plan file is edited by hand (approvals flipped in pull requests) and carried between machines: a part of the
+# wrong shape is shown as damaged, never a crash, so the rest of the plan can still be reviewed.
+DAMAGED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def damaged(what: str, exc: Exception) -> str:
+    return f"(not shown: {what} is damaged in this plan file: {type(exc).__name__})"
+
+
+def describe_safely(item: dict[str, Any]) -> str:
+    """``describe``, or a note that the item is damaged."""
+    try:
+        return describe(item)
+    except DAMAGED as exc:
+        return damaged("this item", exc)
+
+
 def describe(item: dict[str, Any]) -> str:
     kind, expected, actual = item["kind"], item["expected"], item["actual"]
     if isinstance(actual, dict) and actual.get("type") == "dir" and "files" in actual:  # a directory as one item
@@ -131,6 +148,8 @@ def describe(item: dict[str, Any]) -> str:
         return "backup file" + (f" of {expected['original']} ({expected['reason']})" if expected else " not reviewed")
     if kind == "acknowledged":
         return "acknowledged backup"
+    if kind == "leftover" and isinstance(expected, dict):
+        return f"temp file a killed trueup left (it was to replace {expected.get('for')}, and never did)"
     if kind in ("secret", "secret-exposed"):
         return f"secret present, mode {actual.get('mode')}" + (" (readable by others)" if kind == "secret-exposed" else "")
     return kind.replace("-", " ")
@@ -284,6 +303,14 @@ def _action_body(action: dict[str, Any], recommended: dict[str, list[dict[str, A
     return lines
 
 
+def history_warnings(document: dict[str, Any], component: str) -> list[dict[str, Any]]:
+    """What history (meta.history, written by the plan's run) warns about one component."""
+    meta = document.get("meta")
+    history = meta.get("history") if isinstance(meta, dict) else None  # outside plan_hash: anything may be there
+    warnings = history.get("warnings") if isinstance(history, dict) else None
+    return [w for w in warnings if isinstance(w, dict) and w.get("component") == component] if isinstance(warnings, list) else []
+
+
 def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[str, str | None]]:
     """Lines of (text, rich style); the CLI decides whether styles become colour."""
     lines: list[tuple[str, str | None]] = []
@@ -295,9 +322,15 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
                       f"bold {STATUS_STYLE.get(status, '')}".strip()))
         for warning in comp.get("warnings", []):
             lines.append((f"  warning: {warning['message']}", "yellow"))
+        for warning in history_warnings(document, comp["name"]):  # the past (meta.history), not drift
+            try:
+                lines.append((f"  history: {warning.get('path') or '(component)'}: {warning.get('kind')}: "
+                          f"{warning.get('message')}", "yellow"))
+            except DAMAGED as exc:
+                lines.append((f"  history: {damaged('this warning', exc)}", "yellow"))
         accepted = comp.get("facts", {}).get("accepted") or []
-        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"] or "(component)", describe(i), i) for i in comp["drift"]]
-                + [("i", i["class"], i["path"] or "(component)", describe(i), None) for i in comp["info"]]
+        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"] or "(component)", describe_safely(i), i) for i in comp["drift"]]
+                + [("i", i["class"], i["path"] or "(component)", describe_safely(i), None) for i in comp["info"]]
                 + [("=", "accepted", path, "local change accepted: part of what runs", None) for path in accepted])
         width = max((len(r[2]) for r in rows), default=0)
         cls_width = max((len(r[1]) for r in rows), default=0)
@@ -308,7 +341,10 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
         recommended = recommended_by_group(comp_actions)
         for action in comp_actions:
             lines.append(("    " + _action_line(action, id_width), None if action["recommended"] else "dim"))
-            lines += _action_body(action, recommended)
+            try:
+                lines += _action_body(action, recommended)
+            except DAMAGED as exc:
+                lines.append((f"        {damaged('what this action changes', exc)}", "yellow"))
             if action["gated"]:
                 lines.append((f"        gated by: {', '.join(action['gated'])}", "magenta"))
         lines.append(("", None))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from trueup.planner.render import (SYMBOLS, by_component, describe, diff_summary, plural, recommended_by_group, reverse_of,
-                                   summary_line, targets_label)
+from trueup.planner.render import (DAMAGED, SYMBOLS, by_component, damaged, describe_safely, diff_summary, plural,
+                                   recommended_by_group, reverse_of, summary_line, targets_label)
 
 
 # GitHub refuses a comment over 65,536 characters; the rest of the plan is in plan.json.
@@ -100,7 +100,7 @@ def markdown(document: dict[str, Any]) -> str:
             section.append(f"> **warning** ({cell(warning['kind'])}): {cell(warning['message'])}")
         if comp.get("warnings"):
             section.append("")
-        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"], describe(i)) for i in comp["drift"]]
+        rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"], describe_safely(i)) for i in comp["drift"]]
                 + [("=", "accepted", p, "local change accepted: part of what runs") for p in accepted])
         if rows:
             section += ["| | class | path | what |", "|---|---|---|---|"]
@@ -108,15 +108,18 @@ def markdown(document: dict[str, Any]) -> str:
         if comp_actions:
             section += ["", "| approve | id | action | targets | recommended | gated by |", "|---|---|---|---|---|---|"]
             for action in comp_actions:
-                kind = action["type"] + (f" ({action['details']['resolution']})"
-                                         if action.get("details", {}).get("resolution") else "")
+                resolution = action.get("details", {}).get("resolution")
+                kind = action["type"] + (f" ({cell(resolution)})" if resolution else "")
                 section.append(f"| {'[x]' if action['approved'] else '[ ]'} | {action['id']} | {kind} | "
                                f"{_md_targets(action)} | {'yes' if action['recommended'] else 'alternative'} | "
                                f"{cell(', '.join(action['gated']))} |")
         blocks.append("\n".join(section))
         recommended = recommended_by_group(comp_actions)
         for action in comp_actions:
-            blocks += _md_action_blocks(action, recommended)
+            try:
+                blocks += _md_action_blocks(action, recommended)
+            except DAMAGED as exc:
+                blocks.append(f"- {action['id']}: {cell(damaged('what this action changes', exc))}")
     tail = f"**{cell(summary_line(document))}**"
     out: list[str] = []
     size = len(tail) + 200  # room for the truncation marker

@@ -53,13 +53,15 @@ def _hook(event: str, args: tuple) -> None:
 
 
 @contextmanager
-def planning(state_dir: Path) -> Iterator[None]:
-    """Inside: any write outside ``state_dir/cache`` and ``state_dir/sources`` (and making their parents) raises."""
+def planning(state_dir: Path, also: tuple[Path, ...] = ()) -> Iterator[None]:
+    """Inside: any write outside ``state_dir/cache`` and ``state_dir/sources`` (and making their parents), or the
+    scratch directories ``also``, raises."""
     global _allowed, _installed
     if not _installed:
         sys.addaudithook(_hook)
         _installed = True
-    previous, _allowed = _allowed, (os.path.abspath(state_dir / "cache"), os.path.abspath(state_dir / "sources"))
+    previous, _allowed = _allowed, (os.path.abspath(state_dir / "cache"), os.path.abspath(state_dir / "sources"),
+                                    *(os.path.abspath(p) for p in also))
     try:
         yield
     finally:

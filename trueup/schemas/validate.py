@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from functools import cache
 from pathlib import Path
@@ -98,7 +99,8 @@ def first_error(name: str, document: Any) -> ValidationError | None:
     """
     if is_valid(name, document):
         return None
-    errors = list(validator(name).iter_errors(document))
+    # The first 100 are plenty to pick from: a file of a million bad items must not make a million error objects.
+    errors = list(itertools.islice(validator(name).iter_errors(document), 100))
     if not errors:
         return None
     from jsonschema.exceptions import best_match

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from trueup import __version__
-from trueup.errors import TrueupError
+from trueup.errors import TrueupError, shorten, tail, value
 from trueup.schemas.validate import field_path, first_error
 from trueup.state import ledger_index
 from trueup.state.atomic import canonical_json, write_bytes
 from trueup.state.ledger_entry import Entry, compact, plain
-from trueup.state.validated import already_valid, remember_valid
+from trueup.state.validated import already_valid, forget, remember_valid
 
 LEDGER_RELPATH = ".trueup/install.json"
 INSTALLER = f"trueup {__version__}"
@@ -34,6 +35,9 @@ def read_bytes(install_path: Path) -> bytes | None:
         return ledger_path(install_path).read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:  # a directory named install.json, a file where the install directory should be, …
+        raise TrueupError(f"{shorten(str(ledger_path(install_path)), 160)}: cannot read the ledger: {exc.strerror}",
+                          hint="the ledger must be a file inside the install directory") from None
 
 
 def digest(raw: bytes | None) -> str:
@@ -54,25 +58,37 @@ def trust_key(ledger_sha256: bytes) -> bytes:
     return hashlib.sha256(_schema_version().encode() + ledger_sha256).digest()
 
 
+# Ledger bytes (sha256) this process validated without a memo: unlike the memo on disk nothing else can write it,
+# so apply validates the ledger it rewrites once, not again in the fresh observation it checks the plan against.
+_VALIDATED_HERE: set[bytes | None] = set()
+
+
 def parse(install_path: Path, raw: bytes | bytearray, cache_dir: Path | None = None) -> dict[str, Any]:
     """The ledger document; bytes validated before (memo in ``cache_dir``) are not validated again.
 
     Canonical file entries come back as compact ``Entry`` mappings (see ledger_entry.py). A bytearray
     is consumed (emptied once decoded), so a 100k-file ledger is not held as bytes and text at once.
     """
-    where = ledger_path(install_path)
-    valid_before = already_valid(cache_dir, "ledger", _schema_version(), raw)
+    where = tail(str(ledger_path(install_path)))
+    mine = hashlib.sha256(raw).digest() if cache_dir is None else None
+    valid_before = mine in _VALIDATED_HERE or already_valid(cache_dir, "ledger", _schema_version(), raw)
     if not valid_before:
         try:
             document = json.loads(raw)
         except ValueError as exc:
-            raise TrueupError(f"{where}: not valid JSON ({exc})",
+            raise TrueupError(f"{where}: not valid JSON ({shorten(str(exc), 120)})",
                               hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
+        except RecursionError:
+            raise TrueupError(f"{where}: not valid JSON (nested too deeply)",
+                              hint="restore it from version control or a backup, or move it away and run trueup plan to import") from None
+        _refuse_surrogates(where, raw, document)
         error = first_error("ledger", document)
         if error is not None:
-            raise TrueupError(f"{where}: {field_path(error)}: {error.message}",
-                              hint="the ledger is trueup's record; restore it, or move it away and import the directory")
+            raise TrueupError(f"{where}: {describe_error(error)}",
+                              hint="restore it, or move it away and import the directory")
         remember_valid(cache_dir, "ledger", _schema_version(), raw)
+        if mine is not None:
+            _VALIDATED_HERE.add(mine)
         del document  # validated as plain dicts; what callers hold is the compact form
     try:
         text = raw.decode("utf-8")
@@ -83,13 +99,61 @@ def parse(install_path: Path, raw: bytes | bytearray, cache_dir: Path | None = N
     return json.loads(text, object_hook=compact)
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_surrogates(where: Path, raw: bytes | bytearray, document: Any) -> None:
+    """A lone surrogate (an escape such as \\udc80) cannot be written as UTF-8, so trueup never wrote it; and
+    paths and hashes made of it would fail later. The bytes are UTF-8, so only such an escape brings one in."""
+    if b"\\u" not in raw or not _SURROGATE_ESCAPE.search(raw):
+        return
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise TrueupError(f"{where}: holds a lone surrogate (a \\uD800-\\uDFFF escape), which trueup never writes",
+                          hint="restore it from version control or a backup, or move it away and import the directory") from None
+
+
+def describe_error(error) -> str:
+    """``field: problem`` for a ledger schema error, its values escaped and shortened (a damaged entry is named)."""
+    field = shorten(field_path(error), 80)
+    if "propertyNames" in error.schema_path:  # a key of files / accepted / generated
+        return f"{field}: entry {value(error.instance)} is not a path inside the install"
+    if error.validator == "not":  # the ledger schema's one "not": a relpath
+        return f"{field}: {value(error.instance)} is not a path inside the install"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
+        return f"{field}: {value(extra[0] if extra else '?', 50)} is not a known field"
+    if error.validator == "required":
+        return f"{field}: {shorten(error.message, 80)}"
+    if error.validator in ("type", "pattern", "enum", "const", "maxLength", "minLength"):
+        return f"{field}: {value(error.instance, 50)} is not valid here ({error.validator}: {shorten(str(error.validator_value), 40)})"
+    return f"{field}: {shorten(error.message, 160)}"
+
+
 def load(install_path: Path, cache_dir: Path | None = None) -> dict[str, Any] | None:
     """The ledger, or None; bytes validated before (memo in ``cache_dir``) are not validated again."""
     raw = read_bytes(install_path)
     return parse(install_path, raw, cache_dir) if raw is not None else None
 
 
-def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = None) -> None:
+def load_for_rewrite(install_path: Path, cache_dir: Path | None, notify=lambda message: None) -> dict[str, Any] | None:
+    """The ledger apply is about to rewrite, validated whatever the validation memo says (a memo is a hint, and a
+    wrong one must not let broken bytes be rewritten); a memo that vouched for bytes that fail is discarded."""
+    raw = read_bytes(install_path)
+    if raw is None:
+        return None
+    try:
+        return parse(install_path, raw, None)
+    except TrueupError:
+        if already_valid(cache_dir, "ledger", _schema_version(), raw):
+            forget(cache_dir, "ledger")
+            notify(f"discarded the validation memo in {cache_dir}: it vouched for a ledger that does not validate")
+        raise
+
+
+def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = None) -> bytes:
+    """Write the ledger; returns its trust key (what the stat cache and the ledger index name it by)."""
     # A compact Entry is a canonical file entry by construction (ledger_entry.compact): only what is not one,
     # and the rest of the document, needs the schema (10k entries took ~0.3 s to convert and validate again).
     files = document.get("files")
@@ -101,7 +165,9 @@ def save(install_path: Path, document: dict[str, Any], cache_dir: Path | None = 
     data = canonical_json(document).encode("utf-8")
     write_bytes(ledger_path(install_path), data)
     remember_valid(cache_dir, "ledger", _schema_version(), data)
-    ledger_index.save(cache_dir, install_path, document, trust_key(hashlib.sha256(data).digest()))
+    key = trust_key(hashlib.sha256(data).digest())
+    ledger_index.save(cache_dir, install_path, document, key)
+    return key
 
 
 def new(*, name: str, version: str | None, repo: str, ref: str, commit: str) -> dict[str, Any]:

@@ -99,33 +99,44 @@ def load(memo_dir: Path | None, install_path: Path, ledger_key: bytes) -> dict[s
     """The ledger document (files as PackedFiles) from the index made for ``ledger_key``, else None."""
     if memo_dir is None:
         return None
+    path = index_path(memo_dir, install_path)
     try:
-        data = index_path(memo_dir, install_path).read_bytes()
+        data = path.read_bytes()
     except OSError:
         return None
     if len(data) < HEADER.size:
-        return None
+        return _damaged(path, "truncated")
     magic, version, count, rest_len, names_len, key, digest = HEADER.unpack_from(data)
-    if magic != MAGIC or version != VERSION or key != ledger_key:
-        return None
+    if magic != MAGIC:
+        return _damaged(path, "not a ledger index")
+    if version != VERSION or key != ledger_key:
+        return None  # another trueup's, or made for another ledger: replaced when this ledger is indexed
     if HEADER.size + rest_len + names_len + count * WIDTH != len(data):
-        return None
+        return _damaged(path, "truncated")
     view = memoryview(data)
     if hashlib.sha256(view[HEADER.size:]).digest() != digest:
-        return None
+        return _damaged(path, "its checksum does not match")
     at = HEADER.size
     try:
         rest = json.loads(bytes(view[at:at + rest_len]))
         at += rest_len
         names = str(view[at:at + names_len], "utf-8", "surrogateescape").split("\0") if count else []
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):
+        return _damaged(path, "undecodable")
     at += names_len
-    if len(names) != count:
-        return None
+    if (len(names) != count or not isinstance(rest, dict) or not isinstance(rest.get("ledger"), dict)
+            or not isinstance(rest.get("odd"), dict)):
+        return _damaged(path, "not the shape of a ledger index")
     document = rest["ledger"]
     document["files"] = PackedFiles(dict(zip(names, range(count))), data[at:], rest["odd"])
     return document
+
+
+def _damaged(path: Path, why: str) -> None:
+    from trueup.state import cache_notes
+
+    cache_notes.discard(path, why)
+    return None
 
 
 def save(memo_dir: Path | None, install_path: Path, document: dict[str, Any], ledger_key: bytes) -> None:

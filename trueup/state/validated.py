@@ -50,3 +50,13 @@ def remember_valid(cache_dir: Path | None, schema: str, schema_version: str, raw
         write_text(path, "\n".join([key, *keys][:KEEP]) + "\n", mode=0o600)
     except OSError:
         pass
+
+
+def forget(cache_dir: Path | None, schema: str) -> None:
+    """Drop the whole memo of ``schema``: it vouched for bytes that do not validate, so none of it is trusted."""
+    if cache_dir is None:
+        return
+    try:
+        _memo(cache_dir, schema).unlink(missing_ok=True)
+    except OSError:
+        pass
