@@ -86,6 +86,16 @@ def write_manifest(ws: Path, ref: str) -> None:
         f"    source: {{repo: src/big, ref: {ref}}}\n    install:\n      path: installed/big\n")
 
 
+def history_off(ws: Path) -> Path:
+    """A second workspace over the same source, install and state dir, with history not recorded."""
+    off = ws / "history-off"
+    off.mkdir(exist_ok=True)
+    (off / "trueup.yaml").write_text(
+        f"version: 1\nstate_dir: {ws}/.trueup-state\nhistory: {{record: false}}\ncomponents:\n  - name: big\n"
+        f"    source: {{repo: {ws}/src/big, ref: v1}}\n    install:\n      path: {ws}/installed/big\n")
+    return off
+
+
 def aide_setup(ws: Path) -> Path | None:
     if not shutil.which("aide"):
         return None
@@ -104,6 +114,9 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
     plan = f"{TRUEUP} plan --json"
     r["trueup plan --no-cache (cold)"] = timed(f"{plan} --no-cache", ws, runs)
     r["trueup plan (warm, no change)"] = timed(plan, ws, runs)
+    # The same workspace with history off (issue 12: recording history costs <= 5% of a warm plan).
+    off = history_off(ws)
+    r["trueup plan (warm, no change, history off)"] = timed(f"{plan} -w {off}", ws, runs)
     obs = f"{PY} {HERE / 'observe.py'} installed/big"
     r["observe_tree cold (no cache)"] = timed(obs, ws, runs)
     r["observe_tree warm"] = timed(f"{obs} --cache-dir {ws}/obs-cache", ws, runs)
@@ -117,6 +130,7 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
     mutate = gen("installed/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}",
                  f"--undo {ws}/undo-installed")
     r["trueup plan (warm, 1% changed)"] = timed(plan, ws, runs, prepare=mutate)
+    r["trueup plan (warm, 1% changed, history off)"] = timed(f"{plan} -w {off}", ws, runs, prepare=mutate)
     r["observe_tree warm, 1% changed"] = timed(f"{obs} --cache-dir {ws}/obs-cache", ws, runs, prepare=mutate)
     mutate_src = gen("src/big", f"--files {n}", f"--bytes {nbytes}", "--mutate 0.01", "--round {i}",
                      f"--undo {ws}/undo-src")
@@ -271,7 +285,9 @@ def ratios(r: dict[str, dict]) -> list[tuple[str, float]]:
              ("trueup plan (warm, no change)", "git status --porcelain"),
              ("trueup plan (warm, 1% changed)", "git status --porcelain"),
              ("trueup plan (warm, 1% changed)", "git status (1% changed)"),
-             ("trueup apply (upgrade only)", "git checkout v1<->v2")]
+             ("trueup apply (upgrade only)", "git checkout v1<->v2"),
+             ("trueup plan (warm, no change)", "trueup plan (warm, no change, history off)"),
+             ("trueup plan (warm, 1% changed)", "trueup plan (warm, 1% changed, history off)")]
     for a, b in pairs:
         if w(a) is not None and w(b):
             out.append((f"{a} / {b}", w(a) / w(b)))

@@ -196,3 +196,21 @@ def test_quiet_and_verbose(installed, capsys):
     assert code == 0 and "(save it with -o plan.json" not in out and "x.bak" in out
     code, out, err = run(capsys, "-v", "plan", "--workspace", str(installed.root))
     assert code == 0 and re.search(r"trueup: plan: exit 0 in \d+\.\d\d s", err)
+
+
+def test_a_command_builds_only_itself_so_new_commands_cost_plan_nothing(installed, capsys, monkeypatch):
+    import typer.main
+
+    built: list[str] = []
+    real = typer.main.get_command_from_info
+
+    def counting(command_info, **kw):
+        built.append(command_info.callback.__name__)
+        return real(command_info, **kw)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", counting)
+    assert run(capsys, "plan", "--workspace", str(installed.root))[0] == 0
+    assert built == ["plan"]
+    built.clear()
+    assert run(capsys, "--help")[0] == 0
+    assert len(built) > 10 and "doctor" in run(capsys, "--help")[1]  # help still lists every command

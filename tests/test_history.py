@@ -250,3 +250,61 @@ def test_retention_settings_are_validated_and_read(project):
 
     assert load_workspace(project.root).history == {"keep_days": 30, "keep_runs": 200}
     assert project.run("plan")[0] == 0
+
+
+def test_history_that_cannot_be_written_costs_one_line_never_the_plan(installed, monkeypatch):
+    monkeypatch.delenv("TRUEUP_DEBUG", raising=False)  # which makes history's errors raise, to find bugs
+    state = installed.root / ".trueup-state"
+    for db in state.glob("history.db*"):
+        db.unlink()
+    (state / "history.db").mkdir()  # not even a file: sqlite cannot open it
+    code, out, err = installed.run("plan", "--json")
+    assert code == 0 and err.count("\n") == 1 and "history: not recorded this run" in err
+    assert "history" not in json.loads(out)["meta"]
+
+
+def test_paranoid_rehashes_everything_and_the_run_says_so(installed):
+    installed.plan()
+    document = installed.plan("--paranoid")
+    with sqlite3.connect(installed.root / ".trueup-state/history.db") as conn:
+        modes = [m for (m,) in conn.execute("SELECT mode FROM runs ORDER BY id")]
+    assert modes[-2:] == ["stat-cache", "full-hash"] and document["meta"]["history"]["run"] == len(modes)
+
+
+def test_config_entries_written_by_an_apply_are_attributed_to_it(project):
+    project.source({"v1": {**V1, "templates/settings.json": settings()}})
+    project.manifest(ref="v1", extra={"config": CONFIG})
+    live = Path.home() / "zylos/.claude/settings.json"
+    live.parent.mkdir(parents=True)
+    live.write_text(json.dumps({"model": "opus"}, indent=2) + "\n")
+    project.plan()
+    document = project.plan()
+    add = next(a for a in document["actions"] if a.get("details", {}).get("config") and a["type"] == "upgrade")
+    code, out, err = project.apply_ids(document, add["id"])
+    assert code == 0, out + err
+    project.plan()
+    rows = [r for r in reversed(_log(project)) if r["kind"] == "config"]
+    assert rows and {r["by"] for r in rows} == {f"{document['plan_hash'][:12]}:{add['id']}"}
+    assert {r["classes"][0] for r in rows} == {"appeared"}
+    assert all("changed-outside-trueup" not in r["classes"] for r in rows)
+    # The user's own entry, changed by hand afterwards: from outside.
+    live.write_text(json.dumps({**json.loads(live.read_text()), "model": "sonnet"}, indent=2) + "\n")
+    project.plan()
+    latest = _log(project, "--class", "changed-outside-trueup")[0]
+    assert latest["kind"] == "config" and latest["unit"].endswith("model") and latest["by"] is None
+
+
+def test_history_can_be_turned_off(installed):
+    db = installed.root / ".trueup-state" / "history.db"
+    installed.plan()
+
+    def runs() -> int:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+    before = runs()
+    installed.manifest(ref="v1", history={"record": False})
+    (installed.install / "server" / "util.js").write_text("edited\n")
+    doc = installed.plan()
+    assert doc["summary"]["drift"] == 1 and "history" not in doc["meta"]
+    assert runs() == before  # no run recorded

@@ -57,12 +57,13 @@ EXPECTED_RECOMMENDATIONS = {
     ("config", "user-modified"): ("accept-local", ("restore-source",)),
     ("config", "obsolete-user-modified"): ("accept-local", ("restore-source",)),
     ("config", "shadowed"): ("accept-local", ("restore-source",)),
-    ("runtime", "not-running"): ("restart", ()),
+    ("runtime", "not-running"): ("restart", ()),  # the manager's restart starts a stopped service
     ("runtime", "errored"): ("restart", ()),
+    ("runtime", "unhealthy"): ("restart", ()),  # docker: running, its health check fails
     ("runtime", "stale-process"): ("restart", ()),
     ("runtime", "version-mismatch"): ("restart", ()),
     ("runtime", "env-stale"): ("restart", ()),
-    ("runtime", "unsaved"): ("restart", ()),
+    ("runtime", "unsaved"): ("restart:save", ()),  # pm2 save alone; a healthy process is never restarted for it
 }
 
 # Drift an upgrade must not run over unless an action resolving it is approved too.
@@ -141,6 +142,9 @@ EXPECTED_IS_DRIFT = {
     ("runtime", "command-mismatch"): True,
     ("runtime", "image-drift"): True,
     ("runtime", "definition-target-missing"): True,
+    ("runtime", "missing"): True,  # docker: no such container
+    ("runtime", "restarting"): True,  # docker: a restart loop
+    ("runtime", "unhealthy"): True,
 }
 
 GEN = "cp {template} {output}"
@@ -266,6 +270,13 @@ def runtime_drift():
         (docker, RuntimeObservation("docker", "app", "local", True, facts={
             "present": True, "status": "running", "image_digests": ["app@sha256:" + B], "image_id": "sha256:" + C}),
          ),
+        (docker, RuntimeObservation("docker", "app", "local", True, facts={"present": False, "status": "absent"})),
+        (docker, RuntimeObservation("docker", "app", "local", True, facts={
+            "present": True, "status": "errored", "state": "restarting", "restart_count": 4,
+            "image_digests": ["app@sha256:" + A], "image_id": "sha256:" + C})),
+        (docker, RuntimeObservation("docker", "app", "local", True, facts={
+            "present": True, "status": "errored", "state": "running", "health_status": "unhealthy",
+            "image_digests": ["app@sha256:" + A], "image_id": "sha256:" + C})),
         (pm2_spec(), observation(skipped=True)),
         (pm2_spec(), observation(reachable=False)),
     ]

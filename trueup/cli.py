@@ -10,12 +10,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from trueup.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, LINE_LIMIT, TrueupError, one_line
+from trueup.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, LINE_LIMIT, SOFT_LIMIT, TrueupError, one_line
 from trueup.output import print_line, print_lines
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  help="trueup: what is this machine really running, what was changed by hand, what would an upgrade change?")
+# suggest_commands off: click already suggests ("Did you mean 'plan'?"); typer's own would say it twice.
+APP_SETTINGS = dict(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                    suggest_commands=False, context_settings={"help_option_names": ["-h", "--help"]},
+                    help="trueup: what is this machine really running, what was changed by hand, what would an upgrade change?")
+app = typer.Typer(**APP_SETTINGS)
 
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", envvar="TRUEUP_WORKSPACE", show_envvar=True,
                                                       help="directory with trueup.yaml (default: the nearest one at or above the current directory)")]
@@ -74,7 +76,7 @@ def plan(
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="write the plan document to this file ('-': stdout)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan document as JSON")] = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="exit 2 when there is drift, 0 when none")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="hash every file; neither read nor write the stat cache")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", "--paranoid", help="hash every file; neither read nor write the stat cache (history records the run as full-hash)")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="with --detailed-exitcode: warnings exit 2 too")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
@@ -444,13 +446,30 @@ def demo(
     return run_demo(directory, _print_lines)
 
 
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command being run: typer builds every registered command's parameters on each start
+    (~2 ms a command), and a new command must not make `trueup plan` start slower. Help, a mistyped command or
+    no command get the whole app (its list and its suggestions)."""
+    name = next((a for a in args if not a.startswith("-")), None)  # the root options are all flags
+    registered = getattr(app, "registered_commands", None)
+    if registered is None:  # not a typer app (a test's stand-in): run it as it is
+        return app
+    chosen = [c for c in registered if (c.name or c.callback.__name__.replace("_", "-")) == name]
+    if not chosen:
+        return app
+    lean = typer.Typer(**APP_SETTINGS)
+    lean.registered_callback = app.registered_callback
+    lean.registered_commands = chosen
+    return lean
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     _state.update(quiet=False, verbose=False)
     started = time.monotonic()
     try:
-        result = app(args=args, prog_name="trueup", standalone_mode=False)
+        result = _app_for(args)(args=args, prog_name="trueup", standalone_mode=False)
         code = result if isinstance(result, int) else EXIT_OK
         if _state.get("verbose"):
             command = next((a for a in args if not a.startswith("-")), "")
@@ -459,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrueupError as exc:
         if debug:
             raise
-        _error_line(f"trueup: error: {one_line(exc.message, exc.hint, LINE_LIMIT - 16)}", "red")
+        _error_line(f"trueup: error: {one_line(exc.message, exc.hint, LINE_LIMIT - 16, SOFT_LIMIT - 16)}", "red")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -468,14 +487,14 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             # The hint names the command that was run: `trueup plan --help`, not always `trueup --help`.
             command = getattr(getattr(exc, "ctx", None), "command_path", None) or "trueup"
-            _error_line(f"trueup: error: {one_line(exc.format_message(), f'{command} --help', LINE_LIMIT - 16)}")
+            _error_line(f"trueup: error: {one_line(exc.format_message(), f'{command} --help', LINE_LIMIT - 16, SOFT_LIMIT - 16)}")
             return EXIT_ERROR
         if type(exc).__name__ in ("Exit", "Abort"):
             return getattr(exc, "exit_code", EXIT_ERROR)
         # A bug in trueup: one line unless --debug asks for the traceback.
         if debug or os.environ.get("TRUEUP_DEBUG"):
             raise
-        _error_line("trueup: internal error: " + one_line(f"{type(exc).__name__}: {exc}", None, LINE_LIMIT - 62)
+        _error_line("trueup: internal error: " + one_line(f"{type(exc).__name__}: {exc}", None, LINE_LIMIT - 62, SOFT_LIMIT - 62)
                     + " (run with --debug for the traceback)")
         return EXIT_ERROR
 

@@ -49,12 +49,13 @@ class UnsafePathError(RefusedError):
     """A path from a manifest or plan would escape its root."""
 
 
-# One error line: every value quoted from an input is cut to TOKEN_LIMIT (so a line that echoes a file stays well
-# under 300 characters), and no line, even one of trueup's own that lists many gates, exceeds LINE_LIMIT.
+# One error line: every value quoted from an input is cut (to TOKEN_LIMIT, and shorter while the line is over
+# SOFT_LIMIT), so a line that echoes a file stays under 300 characters; no line, even one of trueup's own that lists
+# many gates, exceeds LINE_LIMIT.
+SOFT_LIMIT = 300
 LINE_LIMIT = 500
 TOKEN_LIMIT = 120
 VALUE_LIMIT = 80
-_LONG_TOKEN = re.compile(r"\S{%d,}" % (TOKEN_LIMIT + 1))
 
 
 def escape(text: str) -> str:
@@ -86,25 +87,29 @@ def value(item: object, limit: int = VALUE_LIMIT) -> str:
     return "'" + shorten(item, limit) + "'" if isinstance(item, str) else shorten(repr(item), limit)
 
 
-def _cut_tokens(text: str) -> str:
-    """Every run without whitespace longer than TOKEN_LIMIT (a path, a ref, a pasted value) cut in the middle;
-    the character count is added only for a run far longer, where it tells the reader what was left out."""
+def _cut_tokens(text: str, limit: int) -> str:
+    """Every run without whitespace longer than ``limit`` (a path, a ref, a pasted value) cut in the middle; the
+    character count is added only for a run far longer, where it tells the reader what was left out."""
 
     def cut(match: re.Match) -> str:
         token = match.group()
-        if len(token) > 2 * TOKEN_LIMIT:
-            return shorten(token, TOKEN_LIMIT)
-        keep = TOKEN_LIMIT - 1
+        if len(token) > 2 * limit:
+            return shorten(token, limit)
+        keep = limit - 1
         return f"{token[:keep - keep // 3]}…{token[len(token) - keep // 3:]}"
 
-    return _LONG_TOKEN.sub(cut, text)
+    return re.sub(r"\S{%d,}" % (limit + 1), cut, text)
 
 
-def one_line(message: str, hint: str | None = None, limit: int = LINE_LIMIT) -> str:
-    """An error as the CLI prints it: one line, values cut, at most ``limit`` characters; the hint kept whole when
-    there is room (it often holds the command to run), else cut after the message has taken its share."""
-    message = _cut_tokens(escape(message))
-    hint = _cut_tokens(escape(hint)) if hint else None
+def one_line(message: str, hint: str | None = None, limit: int = LINE_LIMIT, soft: int = SOFT_LIMIT) -> str:
+    """An error as the CLI prints it: one line of at most ``limit`` characters, values cut shorter while it is over
+    ``soft``; the hint kept whole when there is room (it often holds the command to run)."""
+    message, hint = escape(message), escape(hint) if hint else None
+    for token_limit in (TOKEN_LIMIT, 80, 48):
+        message = _cut_tokens(message, token_limit)
+        hint = _cut_tokens(hint, token_limit) if hint else None
+        if len(message) + (len(hint) + 9 if hint else 0) <= soft:
+            break
     if hint and len(message) + len(hint) + 9 > limit:
         hint = shorten(hint, max(limit - len(message) - 9, min(len(hint), 160)))
     room = limit - (len(hint) + 9 if hint else 0)  # " (hint: …)"

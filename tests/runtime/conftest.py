@@ -1,7 +1,9 @@
-"""Real parts for the runtime tests: a PM2 daemon in a temp PM2_HOME, the fixture node app, an sshd.
+"""Real parts for the runtime tests: a PM2 daemon in a temp PM2_HOME, the fixture node app, an sshd, a private
+Docker engine (tests/runtime/docker_engine.py).
 
 PM2 comes from scripts/ensure-pm2 (npm registry → <repo>/.tools) and sshd from scripts/ensure-sshd;
-a missing tool fails the fixture with the command to run, never a skipped test.
+a missing tool fails the fixture with the command to run, never a skipped test. Docker comes from
+scripts/ensure-docker; its tests skip (with the reason) only where this machine cannot install or run dockerd.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.runtime.docker_engine import DockerEngine
 from tests.runtime.support import REPO, App, Pm2, Sshd, ensure, free_port, install_app, wait_for
 
 
@@ -100,3 +103,29 @@ def sshd(tmp_path_factory) -> Iterator[Sshd]:
 def ssh_env(sshd: Sshd, monkeypatch) -> Sshd:
     monkeypatch.setenv("TRUEUP_SSH_OPTIONS", sshd.options)
     return sshd
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory) -> Iterator[DockerEngine]:
+    """One private dockerd + registry for the session (~1 s); each test removes the containers it started."""
+    if os.geteuid() != 0:
+        pytest.skip("a private dockerd needs root; run the suite as root to test Docker on a real engine")
+    proc = subprocess.run([str(REPO / "scripts" / "ensure-docker")], capture_output=True, text=True)
+    if proc.returncode == 3:
+        pytest.skip(f"scripts/ensure-docker: {proc.stderr.strip()}")
+    if proc.returncode != 0:
+        pytest.fail(f"scripts/ensure-docker failed ({proc.stderr.strip()}); run it by hand", pytrace=False)
+    # A short path: dockerd's and containerd's unix sockets must fit in 108 bytes.
+    engine = DockerEngine.start(Path(tmp_path_factory.mktemp("dk")) / "e")
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture
+def docker(docker_engine: DockerEngine, monkeypatch) -> Iterator[DockerEngine]:
+    """The session engine, with DOCKER_HOST set the way trueup's `docker` calls read it."""
+    monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
+    yield docker_engine
+    docker_engine.remove_containers()

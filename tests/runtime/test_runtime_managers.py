@@ -1,6 +1,7 @@
-"""systemd, Docker and launchd: parsers on captured output in fixtures/runtime, and observe end to end
-with stand-in `systemctl`/`docker`/`launchctl` executables that print those captures (the engines do not
-run here), so the argv trueup asks with and the path checks on real files are exercised too."""
+"""systemd, Docker and launchd: parsers on hand-written output in fixtures/runtime, and observe end to end
+with stand-in `systemctl`/`docker`/`launchctl` executables that print those files, so the argv trueup asks
+with and the path checks on real files are exercised too. Docker drift on a real engine:
+test_docker_engine.py."""
 
 from __future__ import annotations
 
@@ -155,7 +156,7 @@ def test_docker_image_drift_compares_digests(tmp_path: Path):
     [
         ("recruit-exited.container.json", "stopped", "not-running"),
         ("recruit-created.container.json", "stopped", "not-running"),
-        ("recruit-unhealthy.container.json", "errored", "errored"),
+        ("recruit-unhealthy.container.json", "errored", "unhealthy"),
     ],
 )
 def test_docker_states(capture: str, status: str, kind: str, tmp_path: Path):
@@ -170,7 +171,9 @@ def test_docker_observe_end_to_end_and_missing_container(tmp_path: Path, monkeyp
         'case "$1 $2" in\n'
         f'  "container inspect") if [ "$4" = recruit ]; then cat {FIXTURES}/docker/recruit-running.container.json; '
         f'else cat {FIXTURES}/docker/missing.container.json; echo "Error: No such container: $4" >&2; exit 1; fi ;;\n'
-        f'  "image inspect") cat {FIXTURES}/docker/recruit.image.json ;;\n'
+        # Only the running image is on this stand-in engine: the declared reference resolves to nothing.
+        f'  "image inspect") case "$4" in sha256:*) cat {FIXTURES}/docker/recruit.image.json ;; '
+        '*) echo "[]"; echo "Error: No such image: $4" >&2; exit 1 ;; esac ;;\n'
         "esac"
     )
     fake = stand_in(tmp_path / "bin", "docker", script)

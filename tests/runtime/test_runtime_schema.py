@@ -37,6 +37,7 @@ def test_schema_is_valid_draft_2020_12():
             "env_file": ".env",
         },
         {"manager": "docker", "service": "recruit", "image": "registry/app@sha256:abc"},
+        {"manager": "docker", "service": "honcho-api", "orchestrator": "external"},
         {"manager": "launchd", "service": "com.x.recruit", "definition": "~/Library/LaunchAgents/com.x.recruit.plist"},
         {"manager": "systemd", "service": "recruit.service", "scope": "user"},
         {"manager": "external"},
@@ -56,6 +57,8 @@ def test_documented_blocks_are_valid(block: dict):
         {"manager": "supervisord", "service": "x"},
         {"manager": "pm2", "service": "x", "host": "user@host:22"},
         {"manager": "pm2", "service": "x", "image": "app@sha256:abc"},  # image is docker's
+        {"manager": "pm2", "service": "x", "orchestrator": "external"},  # so is orchestrator
+        {"manager": "docker", "service": "x", "orchestrator": "k8s"},
         {"manager": "pm2", "service": "x", "health": {"version_field": "v"}},
         {"manager": "pm2", "service": "x", "restart_delay": 3},
     ],

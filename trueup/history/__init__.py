@@ -81,6 +81,8 @@ def record(workspace, observed: list[Observed], *, full_hash: bool, window: int 
 
     Retention is trueup.yaml's ``history: {keep_days, keep_runs}`` (default 90 days, 1000 runs)."""
     keep = getattr(workspace, "history", None) or {}
+    if keep.get("record") is False:  # the operator turned history off (and benchmarks measure its cost so)
+        return Recorded()
     try:
         return _record(workspace, observed, full_hash, keep.get("keep_days", KEEP_DAYS),
                        keep.get("keep_runs", KEEP_RUNS), window)
@@ -98,8 +100,9 @@ def record(workspace, observed: list[Observed], *, full_hash: bool, window: int 
 
 
 def _record(workspace, observed, full_hash, keep_days, keep_runs, window) -> Recorded:
+    import socket
+
     from trueup import __version__
-    from trueup.planner.document import _hostname
     from trueup.state.ledger import now_iso
 
     conn = store.open_db(workspace.state_dir, _say)
@@ -108,7 +111,7 @@ def _record(workspace, observed, full_hash, keep_days, keep_runs, window) -> Rec
     recorded = Recorded(conn=conn, at=at)
     try:
         with store.writing(conn):
-            run = store.new_run(conn, at=at, host=_hostname(), version=__version__,
+            run = store.new_run(conn, at=at, host=socket.gethostname(), version=__version__,
                                 mode="full-hash" if full_hash else "stat-cache",
                                 components=[o.component for o in observed])
             recorded.run = run
@@ -134,7 +137,8 @@ def _component(recorder: Recorder, workspace, o: Observed, recorded: Recorded) -
     config, unread = U.config_units(o.component, o.config, workspace.root, workspace.state_dir)
     service = U.service_units(o.runtime)
     # A service whose manager did not answer, a config file that did not parse: not observed, so not "removed".
-    kinds = (U.CONFIG,) * bool(o.config) + (U.SERVICE,) * (o.runtime is None or bool(service))
+    kinds = tuple(k for k, observed in ((U.CONFIG, bool(o.config)), (U.SERVICE, o.runtime is None or bool(service)))
+                  if observed)
     if kinds:
         recorder.compare_all(rec, prev_run, applies, kinds, {**config, **service}, skip=unread)
     recorder.drift(rec, prev_run, {name for (_, name) in U.drift_units(o.drift)})
@@ -156,7 +160,6 @@ per_run = C.per_run  # the per-run view of a unit's change rows (tests and views
 def _warnings(recorder: Recorder, component: str) -> list[PlanWarning]:
     conn, run, window = recorder.conn, recorder.run, recorder.window
     start = max(1, run - window + 1)
-    out: list[PlanWarning] = []
     # Units decided flapping when they last changed (classes.flap_until): an indexed look-up, however many
     # units oscillated in the window; scores are worked out for the ones shown.
     flapping = conn.execute("SELECT id, kind, name FROM units WHERE component=? AND flap_until>? ORDER BY kind, name "

@@ -47,14 +47,45 @@ RECOMMENDATIONS: dict[tuple[C, str], tuple[Offer, tuple[Offer, ...]]] = {
     (C.CONFIG, "obsolete-user-modified"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
     # A framework entry whose live value nobody recorded (adoption, an entry the user wrote first): keep theirs.
     (C.CONFIG, "shadowed"): (A.ACCEPT_LOCAL, (A.RESTORE_SOURCE,)),
-    # A service running old code, an old environment, stopped, errored or not saved: one restart resolves them.
+    # A service running old code, an old environment, stopped (restart = the manager's start verb), errored or
+    # failing its health check: one restart resolves them.
     (C.RUNTIME, "not-running"): (A.RESTART, ()),
     (C.RUNTIME, "errored"): (A.RESTART, ()),
+    (C.RUNTIME, "unhealthy"): (A.RESTART, ()),
     (C.RUNTIME, "stale-process"): (A.RESTART, ()),
     (C.RUNTIME, "version-mismatch"): (A.RESTART, ()),
     (C.RUNTIME, "env-stale"): (A.RESTART, ()),
-    (C.RUNTIME, "unsaved"): (A.RESTART, ()),
+    # PM2's saved list out of date: `pm2 save` alone, never a restart of a healthy process (a restart planned for
+    # other drift of the same service saves too).
+    (C.RUNTIME, "unsaved"): ((A.RESTART, "save"), ()),
 }
+
+# What the operator must do, in one line, for runtime drift no action resolves (trueup restarts and saves
+# services; it does not define, recreate or delete them). Shown after the drift in every view.
+OPERATOR_STEPS: dict[tuple[C, str], str] = {
+    (C.RUNTIME, "image-drift"): "recreate the container on the declared image (docker compose up -d --no-deps SERVICE, "
+                                "or docker rm -f and docker run it again); a restart keeps the old image",
+    (C.RUNTIME, "restarting"): "it exits right after starting: read docker logs, fix the cause, then restart it",
+    (C.RUNTIME, "missing"): "no such container: create it (docker run or docker compose up -d); "
+                            "trueup does not create containers",
+    (C.RUNTIME, "cwd-mismatch"): "redefine the service in the declared directory (pm2 delete, then pm2 start there "
+                                 "and pm2 save; or edit the unit and daemon-reload)",
+    (C.RUNTIME, "command-mismatch"): "redefine the service with the declared command (pm2 delete, pm2 start, pm2 save; "
+                                     "or edit the unit and daemon-reload)",
+    (C.RUNTIME, "orphan"): "stop the leftover processes listed (pm2 delete ID), then pm2 save",
+    (C.RUNTIME, "definition-target-missing"): "the definition runs a program that is missing or not executable: "
+                                              "reinstall it or fix the path in the definition",
+}
+# A service its manager does not know (not-running, status absent): a restart has nothing to restart.
+UNKNOWN_SERVICE_STEP = ("the manager does not know this service: start it once (pm2 start … --name NAME and "
+                        "pm2 save, or systemctl enable --now UNIT); trueup restarts services, it does not define them")
+
+
+def operator_step(cls: str, kind: str, actual: object = None) -> str | None:
+    """The one line an operator needs for runtime drift no action resolves; None when an action does."""
+    if str(cls) == C.RUNTIME and kind == "not-running" and actual == "absent":
+        return UNKNOWN_SERVICE_STEP
+    return next((step for (c, k), step in OPERATOR_STEPS.items() if str(c) == str(cls) and k == kind), None)
 
 # Drift an upgrade must not run over unless an action for it is approved too: it would bury a local change.
 GATING: frozenset[tuple[C, str]] = frozenset({

@@ -156,8 +156,8 @@ def validate(document: Any, where: str) -> None:
         message, quoted = error.message, repr(error.instance)
         if len(quoted) > 80 and message.startswith(quoted):  # jsonschema's messages start with the value itself
             message = value(error.instance) + message[len(quoted):]
-        if len(message) > 160:
-            message = f"{value(error.instance)} is not valid here ({error.validator})"
+        if len(message) > 120:
+            message = f"{value(error.instance, 60)} is not valid here ({error.validator})"
         raise PlanFileError(f"{where}: {shorten(field_path(error), 120)}: {escape(message)}", hint=REGENERATE_HINT)
 
 

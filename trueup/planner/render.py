@@ -76,6 +76,8 @@ def _runtime(item: dict[str, Any]) -> str:
         return f"{kind}: expected {_short(expected)}, now {_short(actual)}"
     if kind in ("unreachable", "skipped"):
         return f"{kind}: {actual}"
+    if isinstance(actual, dict) and actual.get("summary"):  # docker: image-drift, restarting, unhealthy, missing
+        return f"{kind}: {actual['summary']}"
     return kind.replace("-", " ")
 
 
@@ -107,7 +109,10 @@ def describe(item: dict[str, Any]) -> str:
     if item["class"] == "config":
         return _config(item)
     if item["class"] == "runtime":
-        return _runtime(item)
+        from trueup.model.recommendations import operator_step  # what to do where no action resolves it
+
+        step = operator_step(item["class"], kind, actual)
+        return _runtime(item) + (f" — {step}" if step else "")
     if kind == "outdated":
         return f"installed {_short(actual)}, source is {_short(expected)}"
     if kind == "not-installed":
@@ -311,6 +316,13 @@ def history_warnings(document: dict[str, Any], component: str) -> list[dict[str,
     return [w for w in warnings if isinstance(w, dict) and w.get("component") == component] if isinstance(warnings, list) else []
 
 
+def accepted_paths(comp: dict[str, Any]) -> list[str]:
+    """The accepted local changes a component's facts list (free-form in the schema: an edited plan may hold anything)."""
+    facts = comp.get("facts")
+    accepted = facts.get("accepted") if isinstance(facts, dict) else None
+    return [str(path) for path in accepted] if isinstance(accepted, list) else []
+
+
 def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[str, str | None]]:
     """Lines of (text, rich style); the CLI decides whether styles become colour."""
     lines: list[tuple[str, str | None]] = []
@@ -328,10 +340,11 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
                           f"{warning.get('message')}", "yellow"))
             except DAMAGED as exc:
                 lines.append((f"  history: {damaged('this warning', exc)}", "yellow"))
-        accepted = comp.get("facts", {}).get("accepted") or []
+        accepted = accepted_paths(comp)
         rows = ([(SYMBOLS.get(i["kind"], "~"), i["class"], i["path"] or "(component)", describe_safely(i), i) for i in comp["drift"]]
                 + [("i", i["class"], i["path"] or "(component)", describe_safely(i), None) for i in comp["info"]]
                 + [("=", "accepted", path, "local change accepted: part of what runs", None) for path in accepted])
+        rows = [(symbol, str(cls), str(where), text, item) for symbol, cls, where, text, item in rows]  # edited facts
         width = max((len(r[2]) for r in rows), default=0)
         cls_width = max((len(r[1]) for r in rows), default=0)
         for symbol, cls, where, text, item in rows:

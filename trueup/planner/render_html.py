@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from trueup.planner.render import (DAMAGED, SYMBOLS, by_component, damaged, describe_safely, diff_summary,
-                                   summary_line)
+                                   history_warnings, summary_line)
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f23}
@@ -103,6 +103,13 @@ def plan_html(document: dict[str, Any]) -> str:
         body.append(f"<h2>{escape(comp['name'])} — {escape(comp['status'])}</h2>")
         for warning in comp.get("warnings", []):
             body.append(f'<p class="warn">warning ({escape(warning["kind"])}): {escape(warning["message"])}</p>')
+        for warning in history_warnings(document, comp["name"]):  # the past (meta.history), not drift
+            body.append(f'<p class="warn">history: <code>{escape(str(warning.get("path") or "(component)"))}</code>: '
+                        f'{escape(str(warning.get("kind")))}: {escape(str(warning.get("message")))}</p>')
+        accepted = comp.get("facts", {}).get("accepted") or []
+        if accepted:
+            body.append(f"<details><summary>{len(accepted)} accepted local changes (part of what runs)</summary><ul>"
+                        + "".join(f"<li><code>{escape(p)}</code></li>" for p in accepted) + "</ul></details>")
         by_class: dict[str, list[dict[str, Any]]] = {}
         for item in comp.get("drift", []):
             by_class.setdefault(item["class"], []).append(item)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from trueup.planner.render import (DAMAGED, SYMBOLS, by_component, damaged, describe_safely, diff_summary, plural,
-                                   recommended_by_group, reverse_of, summary_line, targets_label)
+from trueup.planner.render import (DAMAGED, SYMBOLS, accepted_paths, by_component, damaged, describe_safely, diff_summary,
+                                   plural, recommended_by_group, reverse_of, summary_line, targets_label)
 
 
 # GitHub refuses a comment over 65,536 characters; the rest of the plan is in plan.json.
@@ -92,7 +92,7 @@ def markdown(document: dict[str, Any]) -> str:
     blocks = ["\n".join(head)]
     for comp in document["components"]:
         comp_actions = actions.get(comp["name"], [])
-        accepted = comp.get("facts", {}).get("accepted") or []
+        accepted = accepted_paths(comp)
         if not comp["drift"] and not comp_actions and not comp.get("warnings") and not accepted:
             continue
         section = [f"### {cell(comp['name'])} — {comp['status']}", ""]

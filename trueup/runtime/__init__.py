@@ -56,7 +56,24 @@ def propose(spec: ComponentSpec, snapshot, drift: list[Drift]) -> list[Action]:
     # A manager that does not know the service cannot restart it: trueup restarts, it does not define.
     if not kinds or not robs.reachable or robs.facts.get("present") is False:
         return []
+    if kinds == ["unsaved"]:
+        return [_save(spec, rspec, robs)]  # a healthy process whose saved list is out of date: save, never restart
     return [_restart(spec, rspec, robs, kinds)]
+
+
+def _save(spec: ComponentSpec, rspec, robs) -> Action:
+    """``pm2 save`` alone: the saved list (what a reboot resurrects) made to match what runs."""
+    from trueup.runtime.drift import restart_preconditions
+
+    return Action(
+        id=action_id(spec.name, ActionType.RESTART, (rspec.service,), "save"), type=ActionType.RESTART,
+        component=spec.name, target_kind=TargetKind.SERVICE, targets=(rspec.service,),
+        group=group_key(spec.name, DriftClass.RUNTIME, rspec.service), recommended=True,
+        preconditions=restart_preconditions(robs),
+        reason=f"save {rspec.manager}'s process list so a reboot brings back {rspec.service} as it runs now "
+               f"(pm2 save; no restart)",
+        details={"runtime": rspec.manager, "resolves": ["unsaved"], "resolution": "save", "save": True},
+    )
 
 
 def _label(version_or_commit: dict[str, Any] | None) -> str:
@@ -101,6 +118,7 @@ def with_upgrade(spec: ComponentSpec, snapshot, actions: list[Action]) -> list[A
     rspec, robs, _ = snapshot
     if robs.skipped or not robs.reachable or not robs.facts.get("present"):
         return actions  # nothing known runs this component's code, or trueup cannot restart it
+    # A planned restart (or save) folds into the one the upgrade needs: it saves too when the list was unsaved.
     planned = next((a for a in actions if a.type == ActionType.RESTART), None)
     kinds = list(planned.details["resolves"]) if planned is not None else []
     return [a for a in actions if a is not planned] + [_restart(spec, rspec, robs, kinds, upgrade)]

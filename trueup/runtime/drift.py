@@ -10,14 +10,16 @@ from trueup.model.keys import FactKey, runtime_key
 from trueup.model.plan import ActionType, Drift, DriftClass
 from trueup.model.recommendations import resolved_by
 from trueup.model.versions import same_version
-from trueup.runtime.docker import image_matches
+from trueup.runtime.docker import declared_version, drift_summary, image_matches
 from trueup.runtime.observation import RuntimeObservation
 from trueup.runtime.spec import RuntimeSpec
 from trueup.runtime.times import is_before
 
-# Kinds a `restart` action repairs (unsaved: a restart that also runs `pm2 save`, see runtime/restart.py).
-# cwd-mismatch, command-mismatch, orphan, definition-target-missing and image-drift need the service
-# redefined or recreated, which a restart cannot do; plan lists them for the operator.
+# Kinds a `restart` action repairs (unsaved alone: its `save` resolution, `pm2 save` without a restart; with
+# other drift: the restart saves too, see runtime/restart.py). cwd-mismatch, command-mismatch, orphan,
+# definition-target-missing, image-drift, restarting and missing need the service redefined, recreated or
+# fixed, which a restart cannot do; plan says in one line what the operator must do
+# (model/recommendations.py OPERATOR_STEPS).
 RESTART_RESOLVES = resolved_by(DriftClass.RUNTIME, ActionType.RESTART)
 ACTIVE = ("running", "starting")
 
@@ -81,7 +83,24 @@ def _definition_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
     return []
 
 
-def _liveness_drift(facts: dict[str, Any]) -> list[Drift]:
+def _docker_liveness_drift(facts: dict[str, Any]) -> list[Drift] | None:
+    """Docker's own kinds: no container at all, a restart loop, a failing health check; None for the rest."""
+    if facts.get("status") == "absent":
+        return [_drift("missing", "running", {"summary": "no such container on this engine"})]
+    if facts.get("state") == "restarting":
+        count = facts.get("restart_count")
+        loop = {"restart_count": count, "summary": f"restart loop, restarted {count} times"}
+        return [_drift("restarting", "running", loop)]
+    if facts.get("health_status") == "unhealthy" and facts.get("state") == "running":
+        return [_drift("unhealthy", "healthy", {"summary": "running, its health check fails"})]
+    return None
+
+
+def _liveness_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
+    if spec.manager == "docker":
+        docker = _docker_liveness_drift(facts)
+        if docker is not None:
+            return docker
     status = facts.get("status")
     if status in ("absent", "stopped"):
         return [_drift("not-running", "running", facts.get("state") or status)]
@@ -91,6 +110,16 @@ def _liveness_drift(facts: dict[str, Any]) -> list[Drift]:
     if status in ACTIVE and health and health.get("error"):
         return [_drift("errored", "healthy", f"health {health['url']}: {health['error']}")]
     return []
+
+
+def _image_drift(desired: str, facts: dict[str, Any]) -> Drift:
+    """Both sides of an image drift: the declared reference and what it resolves to now, and what runs."""
+    declared = facts.get("declared_image") or {"ref": desired}
+    expected = {"digests": declared.get("digests", []), "id": declared.get("id"), "ref": desired,
+                "version": declared_version(declared)}
+    actual = {"digests": facts.get("image_digests", []), "id": facts.get("image_id"),
+              "summary": drift_summary(desired, facts), "version": facts.get("image_version")}
+    return _drift("image-drift", expected, actual)
 
 
 def _shape_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
@@ -103,7 +132,7 @@ def _shape_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
     if spec.command and command and not command_matches(spec.command_words, command, cwd):
         out.append(_drift("command-mismatch", spec.command, shlex.join(command)))
     if spec.manager == "docker" and spec.image and not image_matches(spec.image, facts):
-        out.append(_drift("image-drift", spec.image, {"digests": facts.get("image_digests", []), "image_id": facts.get("image_id")}))
+        out.append(_image_drift(spec.image, facts))
     return out
 
 
@@ -140,11 +169,12 @@ def diff_runtime(spec: RuntimeSpec, observation: RuntimeObservation, ledger: dic
     """Runtime drift items, sorted. ``skipped`` and ``unreachable`` are informational (is_drift False):
     an unobserved runtime is unknown, not drifted; plan reports it through its exit code (5/8)."""
     if observation.skipped:
-        return [_drift("skipped", None, f"manager {spec.manager}: not observed", is_drift=False)]
+        owner = "orchestrator external" if spec.orchestrator == "external" else f"manager {spec.manager}"
+        return [_drift("skipped", None, f"{owner}: not observed", is_drift=False)]
     if not observation.reachable:
         return [_drift("unreachable", observation.where, observation.unreachable_reason, is_drift=False)]
     facts = observation.facts
-    drifts = _liveness_drift(facts) + _definition_drift(spec, facts) + _manager_drift(facts)
+    drifts = _liveness_drift(spec, facts) + _definition_drift(spec, facts) + _manager_drift(facts)
     if facts.get("present"):
         drifts += _shape_drift(spec, facts) + _age_drift(spec, facts, ledger)
     return sorted(drifts, key=lambda d: d.sort_key())

@@ -127,9 +127,35 @@ def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None)
     )
 
 
+def save(spec: RuntimeSpec) -> None:
+    """``pm2 save``: make the saved list (what ``pm2 resurrect`` brings back at boot) match what runs. No restart."""
+    label = f"{spec.manager} service {spec.service}"
+    if spec.manager != "pm2":
+        raise TrueupError(f"cannot save {label}: only PM2 keeps a saved process list")
+    transport = Transport.for_host(spec.host, spec.ssh_options)
+    before = observe_runtime(spec)
+    if not before.reachable:
+        raise Unreachable(f"cannot save {label}: {before.unreachable_reason}")
+    if not before.facts.get("present"):
+        raise TrueupError(f"cannot save {label}: pm2 has no such service on {before.where}",
+                          hint="start it once through pm2; trueup saves what runs, it does not define services")
+    result = pm2.run_pm2(spec, transport, "save")
+    if not result.ok:
+        raise TrueupError(f"pm2 save failed on {before.where}: {result.first_error_line()}")
+
+
 def run(action: Action, ctx: ApplyContext) -> None:
-    """Apply an approved restart: through the component's declared manager, saving PM2's list when planned."""
+    """Apply an approved restart: through the component's declared manager, saving PM2's list when planned;
+    a ``save`` resolution only saves."""
     rspec = RuntimeSpec.from_manifest(ctx.spec.runtime, install_path=ctx.spec.install_path, workspace=ctx.workspace.root)
+    resolution = action.details.get("resolution")
+    if resolution not in (None, "save"):
+        raise TrueupError(f"restart {action.id}: unknown resolution {resolution!r}; run trueup plan again")
+    if resolution == "save":
+        save(rspec)
+        where = Transport.for_host(rspec.host).describe()
+        ctx.notes.append(f"saved the process list with {rspec.service} ({rspec.manager}, {where})")
+        return
     result = restart(rspec, save=True if action.details.get("save") else None)
     ctx.notes.append(f"restarted {result.service} ({result.manager}, {result.where})"
                      + (f"; health reports {result.health_version}" if result.health_version else "")

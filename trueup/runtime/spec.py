@@ -39,6 +39,7 @@ class RuntimeSpec:
     pm2_home: str | None = None  # PM2_HOME for the pm2 commands; default $PM2_HOME
     ssh_options: tuple[str, ...] = field(default=(), converter=_tuple)
     check_cwd: bool = True  # docker: only when the manifest names a cwd (the install path means nothing inside)
+    orchestrator: str | None = None  # docker: "external" = an orchestrator owns the container; skipped
 
     @property
     def command_words(self) -> tuple[str, ...]:
@@ -46,7 +47,7 @@ class RuntimeSpec:
 
     @property
     def is_external(self) -> bool:
-        return self.manager == "external"
+        return self.manager == "external" or self.orchestrator == "external"
 
     @classmethod
     def from_manifest(cls, block: dict[str, Any], *, install_path: Path, workspace: Path) -> RuntimeSpec:
@@ -108,4 +109,5 @@ class RuntimeSpec:
             pm2_home=resolve("pm2_home", block.get("pm2_home"), workspace),
             ssh_options=ssh_options,
             check_cwd=manager != "docker" or "cwd" in block,
+            orchestrator=block.get("orchestrator"),
         )

@@ -128,8 +128,8 @@ def open_db(state_dir: Path, notify: Callable[[str], None] = lambda m: None, *, 
             conn = _connect(path)
             reason = _usable(conn)
         except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked, or cannot be opened (permissions, a directory): not damage, so not moved aside
             reason = f"is unreadable ({exc})"
         if reason is None:
             conn.execute("PRAGMA journal_mode=WAL")

@@ -70,6 +70,23 @@ class PackedFiles(Mapping):
         return self._index.keys()
 
 
+def first_unsafe_path(names: Any, joined: str | None = None) -> str | None:
+    """The first ledger path that would lead out of its install (absolute, a '..' component, a NUL, empty, a name
+    over 255 characters), else None. What the ledger schema's relpath says, checked first in a few C-speed scans
+    of the NUL-joined names (a per-key pattern in the schema doubled the validation of a 100k-file ledger)."""
+    if not names:
+        return None
+    joined = "\0".join(names) if joined is None else joined
+    if not ("" in names or joined.count("\0") != len(names) - 1 or joined.startswith("/") or "\0/" in joined
+            or ".." in joined or max(map(len, names)) > 255):
+        return None
+    for name in names:
+        parts = name.split("/")
+        if not name or "\0" in name or name.startswith("/") or ".." in parts or any(len(p) > 255 for p in parts):
+            return name
+    return None
+
+
 def encode(document: dict[str, Any], ledger_key: bytes) -> list[bytes]:
     files = document["files"]
     names = sorted(files)
@@ -127,6 +144,8 @@ def load(memo_dir: Path | None, install_path: Path, ledger_key: bytes) -> dict[s
     if (len(names) != count or not isinstance(rest, dict) or not isinstance(rest.get("ledger"), dict)
             or not isinstance(rest.get("odd"), dict)):
         return _damaged(path, "not the shape of a ledger index")
+    if first_unsafe_path(names) is not None:  # only a forged index can hold one: the ledger it names was checked
+        return _damaged(path, "a path in it leaves the install")
     document = rest["ledger"]
     document["files"] = PackedFiles(dict(zip(names, range(count))), data[at:], rest["odd"])
     return document
