@@ -134,3 +134,21 @@ def test_version_declarations_are_parsed_from_each_file_kind():
     assert VERSION_FILES["SKILL.md"](b"# no front matter\nversion: 9\n") is None
     assert VERSION_FILES["VERSION"](b" 4.1\n") == "4.1" and VERSION_FILES["VERSION"](b"\n") is None
     assert list(VERSION_FILES) == ["package.json", "pyproject.toml", "SKILL.md", "VERSION"]  # precedence
+
+
+def test_merge_copies_of_the_operators_file_are_private(tmp_path, monkeypatch):
+    """The merge preview's copies hold live content: 0700 directory, 0600 files, whatever the umask."""
+    import os
+    import stat as st
+
+    from trueup.source import Source
+
+    os.umask(0o000)
+    try:
+        scratch = tmp_path / "cache" / "trueup-diff-merge-1"
+        merged, clean = Source(tmp_path).merge_file(b"a\nb-live\n", b"a\nb\n", b"a\nb\n", scratch)
+    finally:
+        os.umask(0o022)
+    assert clean and merged == b"a\nb-live\n"
+    assert st.S_IMODE(scratch.stat().st_mode) == 0o700
+    assert {st.S_IMODE((scratch / n).stat().st_mode) for n in ("ours", "base", "theirs")} == {0o600}

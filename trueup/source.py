@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -258,12 +259,19 @@ class Source:
         return None, normalized
 
     def merge_file(self, ours: bytes, base: bytes, theirs: bytes, scratch: Path) -> tuple[bytes, bool]:
-        """Three-way merge with ``git merge-file``; returns (result, clean)."""
-        scratch.mkdir(parents=True, exist_ok=True)
+        """Three-way merge with ``git merge-file``; returns (result, clean).
+
+        The copies hold the operator's live file: the scratch directory is 0700 and each copy 0600, whatever the
+        umask, so no other user can read them while the merge runs."""
+        scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(scratch, 0o700)
         paths = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
             p = scratch / name
-            p.write_bytes(data)
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            with open(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(p, 0o600)  # an earlier copy of the same name may have been made with other bits
             paths.append(str(p))
         proc = subprocess.run(["git", "merge-file", "-p", *paths], capture_output=True)
         # 0 = clean, 1..127 = that many conflicts; anything else (binary content) cannot merge.
