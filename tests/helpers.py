@@ -116,3 +116,17 @@ class Project:
 
 
 WS_COMMANDS = {"plan", "apply", "show"}
+
+
+def installed_project(root: Path) -> Project:
+    """A Project under ``root`` with the conftest's v1/v2 source, installed at v1 by trueup and clean."""
+    from tests.conftest import V1, V2
+
+    project = Project(root)
+    project.source({"v1": V1, "v2": V2})
+    project.manifest(ref="v1")
+    plan_file = str(root / "install-plan.json")
+    assert project.run("plan", "-o", plan_file)[0] == 0
+    assert project.run("apply", plan_file, "--approve-all")[0] == 0
+    return project
+

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import V1, V2
-from tests.helpers import Project, snapshot
+from tests.helpers import Project, installed_project, snapshot
 from tests.test_validate_before_write import everything
 from trueup.planner.document import plan_hash
 
@@ -113,12 +113,7 @@ def _lineage_of(project: Project) -> str:
 def forged_template(tmp_path_factory):
     """An install at v1 with drift of every file kind, the manifest at v2, and its honest plan."""
     root = tmp_path_factory.mktemp("forged-template")
-    project = Project(root)
-    project.source({"v1": V1, "v2": V2})
-    project.manifest(ref="v1")
-    plan = str(root / "install-plan.json")
-    assert project.run("plan", "-o", plan)[0] == 0
-    assert project.run("apply", plan, "--approve-all")[0] == 0
+    project = installed_project(root)
     (project.install / "notes.txt").write_text("operator notes\n")
     (project.install / "x.bak").write_text("debris\n")
     (project.install / "junk").mkdir()

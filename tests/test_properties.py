@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import V1, V2
-from tests.helpers import Project
+from tests.helpers import Project, installed_project
 
 TRACKED = sorted(V1) + ["AGENTS.md"]
 NEW = ["notes.txt", "server/extra.js", "x.bak", "server/index.js.orig", "data/cache.db", ".env", "docs/new/deep.md"]
@@ -55,12 +55,7 @@ OUTSIDE = b"not trueup's: beside the install, reachable through ../../outside.tx
 def template(tmp_path_factory) -> Path:
     """One installed workspace; every example works on a fresh copy of it."""
     root = tmp_path_factory.mktemp("property-template")
-    project = Project(root)
-    project.source({"v1": V1, "v2": V2})
-    project.manifest(ref="v1")
-    plan_file = str(root / "install.json")
-    assert project.run("plan", "-o", plan_file)[0] == 0
-    assert project.run("apply", plan_file, "--approve-all")[0] == 0
+    installed_project(root)
     return root
 
 

@@ -78,6 +78,18 @@ def _pm2_saved_in_sync(spec: RuntimeSpec, transport: Transport) -> bool:
     return pm2.saved_list_in_sync(processes, pm2.read_dump(spec, transport))
 
 
+def _present(spec: RuntimeSpec, verb: str, hint: str):
+    """(transport, observation) of a service the manager knows and can be asked about; else one clear error."""
+    label = f"{spec.manager} service {spec.service}"
+    transport = Transport.for_host(spec.host, spec.ssh_options)
+    before = observe_runtime(spec)
+    if not before.reachable:
+        raise Unreachable(f"cannot {verb} {label}: {before.unreachable_reason}")
+    if not before.facts.get("present"):
+        raise TrueupError(f"cannot {verb} {label}: {spec.manager} has no such service on {before.where}", hint=hint)
+    return transport, before
+
+
 def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None) -> RestartResult:
     """Restart ``spec``'s service and wait up to ``timeout`` seconds for it to be back.
 
@@ -87,15 +99,8 @@ def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None)
     label = f"{spec.manager} service {spec.service}"
     if spec.is_external:
         raise TrueupError(f"runtime: manager external is not restarted by trueup ({spec.service or 'unnamed'})")
-    transport = Transport.for_host(spec.host, spec.ssh_options)
-    before = observe_runtime(spec)
-    if not before.reachable:
-        raise Unreachable(f"cannot restart {label}: {before.unreachable_reason}")
-    if not before.facts.get("present"):
-        raise TrueupError(
-            f"cannot restart {label}: {spec.manager} has no such service on {before.where}",
-            hint="start it once through the manager; trueup restarts services, it does not define them",
-        )
+    transport, before = _present(spec, "restart",
+                                 "start it once through the manager; trueup restarts services, it does not define them")
     should_save = False
     if spec.manager == "pm2":
         should_save = save if save is not None else _pm2_saved_in_sync(spec, transport)
@@ -129,16 +134,10 @@ def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None)
 
 def save(spec: RuntimeSpec) -> None:
     """``pm2 save``: make the saved list (what ``pm2 resurrect`` brings back at boot) match what runs. No restart."""
-    label = f"{spec.manager} service {spec.service}"
     if spec.manager != "pm2":
-        raise TrueupError(f"cannot save {label}: only PM2 keeps a saved process list")
-    transport = Transport.for_host(spec.host, spec.ssh_options)
-    before = observe_runtime(spec)
-    if not before.reachable:
-        raise Unreachable(f"cannot save {label}: {before.unreachable_reason}")
-    if not before.facts.get("present"):
-        raise TrueupError(f"cannot save {label}: pm2 has no such service on {before.where}",
-                          hint="start it once through pm2; trueup saves what runs, it does not define services")
+        raise TrueupError(f"cannot save {spec.manager} service {spec.service}: only PM2 keeps a saved process list")
+    transport, before = _present(spec, "save",
+                                 "start it once through pm2; trueup saves what runs, it does not define services")
     result = pm2.run_pm2(spec, transport, "save")
     if not result.ok:
         raise TrueupError(f"pm2 save failed on {before.where}: {result.first_error_line()}")
