@@ -61,19 +61,14 @@ def workspace(base: Path, size: str) -> Path:
     ws = base / size
     src = ws / "src" / "big"
     t = time.monotonic()
-    sh(gen(str(src), f"--files {n}", f"--bytes {nbytes}"))
-    sh(GIT + ["init", "-q", str(src)])
-    sh(GIT + ["add", "-A"], cwd=src)
-    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
-    sh(GIT + ["tag", "v1"], cwd=src)
+    tagged_source(src, n, nbytes)
     if size == "10k":  # a second commit for the upgrade run: 2% rewritten
         sh(gen(str(src), f"--files {n}", f"--bytes {nbytes}", "--mutate 0.02", "--round 999"))
         sh(GIT + ["commit", "-qam", "v2"], cwd=src)
         sh(GIT + ["tag", "v2"], cwd=src)
         sh(GIT + ["checkout", "-q", "v1"], cwd=src)
     sh(GIT + ["status", "--porcelain"], cwd=src)  # settle the index (racy entries) before timing
-    write_manifest(ws, "v1")
-    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    install_v1(ws)
     inst = ws / "installed" / "big"
     sh("find . -type f ! -path './.trueup/*' -print0 | xargs -0 sha256sum > ../../sums.txt", cwd=inst)
     print(f"[{size}] workspace ready in {time.monotonic() - t:.0f} s", file=sys.stderr)
@@ -151,16 +146,24 @@ def bench_size(base: Path, size: str, runs: int) -> dict:
     return r
 
 
-def small_install(ws: Path) -> None:
-    """A 10-file source tagged v1 under ``ws``, installed by trueup."""
-    src = ws / "src" / "big"
-    sh(gen(str(src), "--files 10", "--bytes 40000"))
+def tagged_source(src: Path, files: int, nbytes: int) -> None:
+    """A generated tree of ``files`` files committed and tagged v1 at ``src``."""
+    sh(gen(str(src), f"--files {files}", f"--bytes {nbytes}"))
     sh(GIT + ["init", "-q", str(src)])
     sh(GIT + ["add", "-A"], cwd=src)
     sh(GIT + ["commit", "-qm", "v1"], cwd=src)
     sh(GIT + ["tag", "v1"], cwd=src)
+
+
+def install_v1(ws: Path) -> None:
     write_manifest(ws, "v1")
     sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+
+
+def small_install(ws: Path) -> None:
+    """A 10-file source tagged v1 under ``ws``, installed by trueup."""
+    tagged_source(ws / "src" / "big", 10, 40000)
+    install_v1(ws)
 
 
 def small_plan(base: Path, runs: int) -> dict:
@@ -176,14 +179,8 @@ def drift_plan(base: Path, items: int, runs: int) -> dict:
     """A 10k-file install with ``items`` drift items no directory summary can fold: half of them tracked files
     rewritten (local patches, two actions each), half new files beside tracked ones (one action each)."""
     ws = base / f"drift{items}"
-    src = ws / "src" / "big"
-    sh(gen(str(src), "--files 10000", f"--bytes {40 << 20}"))
-    sh(GIT + ["init", "-q", str(src)])
-    sh(GIT + ["add", "-A"], cwd=src)
-    sh(GIT + ["commit", "-qm", "v1"], cwd=src)
-    sh(GIT + ["tag", "v1"], cwd=src)
-    write_manifest(ws, "v1")
-    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    tagged_source(ws / "src" / "big", 10000, 40 << 20)
+    install_v1(ws)
     inst = ws / "installed" / "big"
     tracked = sorted(p for p in inst.rglob("*") if p.is_file() and ".trueup" not in p.parts)
     for i, path in enumerate(tracked[: items // 2]):

@@ -104,7 +104,7 @@ class Project:
         raise AssertionError(f"no {type_} action for {target} in {[(a['type'], a['targets']) for a in document['actions']]}")
 
     def write_plan(self, document: dict, name: str = "plan.json") -> Path:
-        from trueup.state.atomic import canonical_json
+        from trueup.state.canonical import canonical_json
 
         path = self.root / name
         path.write_text(canonical_json(document))

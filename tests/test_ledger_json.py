@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from trueup.model.facts import FileFact, write_mode
 from trueup.state import atomic
-from trueup.state.atomic import canonical_json
+from trueup.state.canonical import canonical_json
 from trueup.state.ledger_entry import compact
 
 hexes = st.text("0123456789abcdef", min_size=64, max_size=64)

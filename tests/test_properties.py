@@ -370,14 +370,14 @@ def _entry(mode: int, digest: bytes):
 @settings(max_examples=500, deadline=None)
 @given(document=json_documents)
 def test_indented_json_is_json_dumps_byte_for_byte(document):
-    from trueup.state.atomic import canonical_json, indented_json
+    from trueup.state.canonical import canonical_json, indented_json
     from trueup.state.ledger_entry import json_default
 
     expected = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=json_default)
     assert indented_json(document, json_default) == expected
     assert canonical_json(document) == expected + "\n"
     # What plan_hash is taken over: the compact form, the same bytes whichever encoder wrote them.
-    from trueup.state.atomic import compact_json
+    from trueup.state.canonical import compact_json
 
     assert compact_json(document, json_default) == json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)

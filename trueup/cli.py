@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from trueup.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, LINE_LIMIT, SOFT_LIMIT, TrueupError, one_line
-from trueup.output import print_line, print_lines
+from trueup.output import print_line, print_lines, rich_console
 
 # suggest_commands off: click already suggests ("Did you mean 'plan'?"); typer's own would say it twice.
 APP_SETTINGS = dict(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -22,18 +22,6 @@ app = typer.Typer(**APP_SETTINGS)
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", envvar="TRUEUP_WORKSPACE", show_envvar=True,
                                                       help="directory with trueup.yaml (default: the nearest one at or above the current directory)")]
 _state = {"debug": False}
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    from trueup.output import colour
-
-    # Styles only where trueup.output would show them (NO_COLOR: no colour and no bold, which rich would keep);
-    # highlight off keeps paths and ids unstyled.
-    styled = colour(sys.stderr if stderr else sys.stdout)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=styled or None,
-                   color_system="auto" if styled else None)
 
 
 def _workspace(path: Optional[Path]):
@@ -87,7 +75,7 @@ def plan(
     from trueup.planner import document as plans
     from trueup.planner import render
     from trueup.planner.plan import make_plan
-    from trueup.state.atomic import canonical_json
+    from trueup.state.canonical import canonical_json
 
     if out is not None:
         plans.check_destination(out)  # before the work of planning
@@ -131,7 +119,7 @@ def show(
     from trueup.planner import document as plans
     from trueup.planner import render, render_markdown
     from trueup.planner.preconditions import staleness_warning
-    from trueup.state.atomic import canonical_json
+    from trueup.state.canonical import canonical_json
 
     plan = plans.load(plan_file)
     document = plan.document
@@ -261,7 +249,7 @@ def fleet(
 
         _write_view(fleet_html(rows), out)
     else:
-        _console().print(render(rows))
+        rich_console().print(render(rows))
     return EXIT_DRIFT if any(r["drift"] for r in rows) else EXIT_OK
 
 
@@ -301,125 +289,6 @@ def log(
 
     data, lines = log_command(_workspace(workspace), since=since, classes=classes or [], component=component, limit=limit)
     _print_json(data) if as_json else _print_lines(lines)
-    return EXIT_OK
-
-
-@app.command()
-def version(as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False) -> int:
-    """Print trueup's version (and, with --json, the plan format and schema digest it writes).
-
-    Example: trueup version --json
-    """
-    from trueup import __version__
-
-    if as_json:
-        from trueup.planner.document import FORMAT_VERSION
-        from trueup.schemas.validate import schemas_digest
-
-        _print_json({"version": __version__, "plan_format": FORMAT_VERSION, "schemas_sha256": schemas_digest(),
-                     "python": sys.version.split()[0]})
-    else:
-        sys.stdout.write(f"trueup {__version__}\n")
-    return EXIT_OK
-
-
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="the install directory to manage (default: the current directory)")] = Path("."),
-    source: Annotated[Optional[str], typer.Option("--source", help="git URL or path of its source (default: the checkout's origin)")] = None,
-    ref: Annotated[Optional[str], typer.Option("--ref", help="tag or branch to track")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the path written as JSON")] = False,
-    workspace: WorkspaceOpt = None,
-) -> int:
-    """Write a commented trueup.yaml for an existing install (never over one that exists).
-
-    Example: trueup init ~/zylos/.claude/skills/recruit --source https://github.com/zz-howard/zylos-recruit --ref v0.2.19
-    """
-    from trueup.scaffold import init as scaffold
-
-    root = (workspace or Path(os.environ.get("TRUEUP_WORKSPACE") or ".")).expanduser().resolve()
-    written = scaffold(root, path.expanduser().resolve(), source, ref)
-    if as_json:
-        _print_json({"written": str(written)})
-    else:
-        _print_lines([(f"Wrote {written}.", "green"), ("Next: trueup validate, then trueup plan -o plan.json", None)])
-    return EXIT_OK
-
-
-@app.command()
-def validate(
-    as_json: Annotated[bool, typer.Option("--json", help="print the problems as JSON")] = False,
-    workspace: WorkspaceOpt = None,
-) -> int:
-    """Check trueup.yaml and its includes without observing anything; lists every problem, not just the first.
-
-    Example: trueup validate -w ~/zylos-ops
-    """
-    from trueup.manifest import find_workspace
-    from trueup.manifest_check import problems
-
-    root = find_workspace(workspace)
-    found = problems(root)
-    if as_json:
-        _print_json({"workspace": str(root), "valid": not found,
-                     "problems": [{"problem": p, "hint": h} for p, h in found]})
-    elif found:
-        _print_lines([(f"{p}" + (f" (hint: {h})" if h else ""), "red") for p, h in found]
-                     + [(f"{len(found)} problem{'' if len(found) == 1 else 's'} in {root}.", "bold")])
-    else:
-        _print_lines([(f"{root / 'trueup.yaml'}: valid.", "green")])
-    return EXIT_ERROR if found else EXIT_OK
-
-
-@app.command()
-def doctor(
-    as_json: Annotated[bool, typer.Option("--json", help="print the checks as JSON")] = False,
-    workspace: WorkspaceOpt = None,
-) -> int:
-    """Check this machine can plan and apply the workspace: git, service managers, ssh hosts, state dir.
-
-    Example: trueup doctor
-    """
-    from trueup.doctor import checks, lines
-
-    found = checks(_workspace(workspace))
-    if as_json:
-        _print_json([{"name": c.name, "ok": c.ok, "detail": c.detail, "needed_by": list(c.needed_by)} for c in found])
-    else:
-        _print_lines(lines(found))
-    return EXIT_ERROR if any(c.failing for c in found) else EXIT_OK
-
-
-@app.command()
-def schema(
-    name: Annotated[str, typer.Argument(help="workspace, plan, ledger, runtime or component-file")] = "workspace",
-) -> int:
-    """Print a JSON Schema trueup validates against (for editors: yaml-language-server, VS Code).
-
-    Example: trueup schema workspace > .vscode/trueup.schema.json
-    """
-    from trueup.schemas.validate import SCHEMA_DIR
-
-    path = SCHEMA_DIR / f"{name}.schema.json"
-    if "/" in name or not path.is_file():
-        names = sorted(p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("*.schema.json"))
-        raise TrueupError(f"no schema named {name!r}", hint="one of: " + ", ".join(names))
-    sys.stdout.write(path.read_text("utf-8"))
-    return EXIT_OK
-
-
-@app.command()
-def mcp(workspace: WorkspaceOpt = None) -> int:
-    """Serve read-only tools (plan, show, diff, fleet_summary, history) to agents over MCP on stdio.
-
-    Example: trueup mcp -w ~/zylos-ops   (in an MCP client's server config). Needs the optional extra: pip install 'trueup[mcp]'. There is no apply tool: nothing served changes anything.
-    """
-    try:
-        from trueup.mcp_server import serve
-        import mcp as _sdk  # noqa: F401
-    except ImportError:
-        raise TrueupError("the MCP server needs the mcp package", hint="pip install 'trueup[mcp]'") from None
-    serve(workspace)
     return EXIT_OK
 
 
@@ -518,3 +387,7 @@ def console() -> None:
     except BrokenPipeError:  # the reader went away (trueup plan | head): what it read is all it wanted
         pass
     os._exit(code)
+
+
+# Setting up and checking a workspace, and serving agents: registered on the same app (cli_setup.py).
+from trueup import cli_setup  # noqa: E402,F401  (after app and the helpers it uses exist)

@@ -57,7 +57,8 @@ def run_demo(directory: Path | None, print_lines, print_document=None) -> int:
     from trueup.manifest import load_workspace
     from trueup.planner import render
     from trueup.planner.plan import make_plan
-    from trueup.state.atomic import canonical_json, write_text
+    from trueup.state.atomic import write_text
+    from trueup.state.canonical import canonical_json
 
     if not FIXTURES.is_dir():
         from trueup.errors import TrueupError

@@ -17,7 +17,7 @@ from trueup.errors import ManifestError, escape
 from trueup.errors import value as quoted
 from trueup.readfile import read_text
 from trueup.schemas.validate import field_path, first_error
-from trueup.state.atomic import canonical_json
+from trueup.state.canonical import canonical_json
 
 MANIFEST_NAME = "trueup.yaml"
 

@@ -52,3 +52,13 @@ def print_lines(lines: Iterable[Line], *, stderr: bool = False) -> None:
 
 def print_line(text: str, style: str | None = None, *, stderr: bool = False) -> None:
     print_lines([(text, style)], stderr=stderr)
+
+
+def rich_console(*, stderr: bool = False):
+    """A rich Console for what only rich draws (the fleet table), styled exactly where print_lines would style:
+    NO_COLOR means no colour and no bold, which rich alone would keep."""
+    from rich.console import Console
+
+    styled = colour(sys.stderr if stderr else sys.stdout)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, force_terminal=styled or None,
+                   color_system="auto" if styled else None)

@@ -11,7 +11,8 @@ from trueup.model.plan import Action
 from trueup.planner import document as plans
 from trueup.planner import selection
 from trueup.planner.render import plural
-from trueup.state.atomic import canonical_json, write_text
+from trueup.state.atomic import write_text
+from trueup.state.canonical import canonical_json
 
 SHOWN = 10  # added actions listed one by one; more are counted
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from trueup.state.atomic import compact_json
+from trueup.state.canonical import compact_json
 from trueup.state.ledger_entry import json_default
 
 ID_LENGTH = 12

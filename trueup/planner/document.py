@@ -26,7 +26,8 @@ from trueup.model.plan import (
 from trueup.planner import plan_limits
 from trueup.readfile import read_text
 from trueup.schemas.validate import field_path, first_error
-from trueup.state.atomic import canonical_json, write_text
+from trueup.state.atomic import write_text
+from trueup.state.canonical import canonical_json
 
 # 2: actions carry ``target_kind`` (file | config-entry | service).
 FORMAT_VERSION = 2

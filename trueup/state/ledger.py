@@ -14,7 +14,8 @@ from trueup import __version__
 from trueup.errors import TrueupError, shorten, tail, value
 from trueup.schemas.validate import field_path, first_error
 from trueup.state import ledger_index
-from trueup.state.atomic import canonical_json, write_bytes
+from trueup.state.atomic import write_bytes
+from trueup.state.canonical import canonical_json
 from trueup.state.ledger_entry import Entry, compact, json_default, plain
 from trueup.state.validated import already_valid, forget, remember_valid
 

@@ -16,7 +16,8 @@ import uuid
 from pathlib import Path
 
 from trueup.errors import TrueupError
-from trueup.state.atomic import canonical_json, create_text
+from trueup.state.atomic import create_text
+from trueup.state.canonical import canonical_json
 
 LINEAGE_DIR = "lineage"
 PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"

@@ -19,6 +19,7 @@ from attrs import evolve, frozen
 from trueup.errors import UnsafePathError
 from trueup.schemas.validate import error_line
 from trueup.state import atomic
+from trueup.state.canonical import canonical_json
 
 FORMAT_VERSION = 1
 KEY_FILE = "registry.key"
@@ -110,7 +111,7 @@ def render_registry(component: str, config_path: str, entries: dict[str, Registr
         "path": config_path,
         "entries": {key: entries[key].to_json() for key in sorted(entries)},
     }
-    return atomic.canonical_json(document)
+    return canonical_json(document)
 
 
 def save_registry(state_dir: Path, component: str, config_path: str, entries: dict[str, RegistryEntry]) -> bool:
