@@ -29,6 +29,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("TRUEUP_WORKSPACE", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("TRUEUP_SELF_CHECK", "1")  # every plan built in a test is validated against its schema
 
 
 @pytest.fixture

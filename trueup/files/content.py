@@ -23,7 +23,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from attrs import evolve
 
 from trueup.files.globs import spec_matcher
 from trueup.model.plan import Action, ActionType
@@ -208,31 +207,32 @@ def _commits(action: Action, a: str | None, b: str | None) -> list[str]:
     return [side.split(":", 1)[1] for side in (a, b) if side and side.startswith("commit:")]
 
 
-def attach(spec, source, snap, actions: list[Action], scratch: Path, budget: Budget) -> list[Action]:
-    """The actions with ``details.diff`` added where content changes; reads only the paths those actions name,
-    in a fixed order, and stops reading once the plan's budget is spent (what is left says "omitted")."""
+def diffs(spec, source, snap, actions: list[Action], scratch: Path, budget: Budget) -> list[dict[str, Any]]:
+    """Each action's ``details.diff`` (by path; empty where no content changes); reads only the paths those
+    actions name, in a fixed order, and stops reading once the plan's budget is spent (the rest says "omitted").
+    The planner puts them into the actions it finishes (one copy of each action, not one per step)."""
     if source is None:  # no source to read (hand-built snapshots): the actions stand without content
-        return actions
+        return [{} for _ in actions]
     installed = snap.ledger["source"]["commit"] if snap.ledger else None
     secret = spec_matcher(spec.secrets) if spec.secrets else None
-    diffs: list[dict[str, Any]] = [{} for _ in actions]
+    by_path: list[dict[str, Any]] = [{} for _ in actions]
     todo = []  # (action index, path, from side, to side), in action then path order
     for index, action in enumerate(actions):
         if action.component != spec.name or action.target_kind != "file":
             continue
         if action.type == ActionType.REGENERATE:
-            diffs[index][action.targets[0]] = {"note": f"regenerated from template {action.details['template']} by "
+            by_path[index][action.targets[0]] = {"note": f"regenerated from template {action.details['template']} by "
                                                        f"`{action.details['command']}`"}
         for path, a, b in _requests(action, installed):
             if secret is not None and secret.match_file(path):
-                diffs[index][path] = {"secret": True}  # never read
+                by_path[index][path] = {"secret": True}  # never read
             else:
                 todo.append((index, path, a, b))
     for start in range(0, len(todo), CHUNK):
         chunk = todo[start:start + CHUNK]
         if budget.left <= 0:
             for index, path, _, _ in chunk:
-                diffs[index][path] = dict(OMITTED)
+                by_path[index][path] = dict(OMITTED)
             continue
         reader = _Reader(source, spec.install_path)
         for index, path, a, b in chunk:
@@ -240,8 +240,8 @@ def attach(spec, source, snap, actions: list[Action], scratch: Path, budget: Bud
                 reader.want(commit, path)
         reader.fetch()
         for index, path, a, b in chunk:
-            diffs[index][path] = _one(reader, actions[index], path, a, b, scratch, budget)
-    return [evolve(a, details={**a.details, "diff": d}) if d else a for a, d in zip(actions, diffs)]
+            by_path[index][path] = _one(reader, actions[index], path, a, b, scratch, budget)
+    return by_path
 
 
 def _one(reader: _Reader, action: Action, path: str, a: str | None, b: str | None, scratch: Path,

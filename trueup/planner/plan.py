@@ -46,9 +46,10 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
     # What each file action changes, as content: read only for the paths drift names, within the plan's budget.
     # (the merge is tried on copies in the state dir's cache, the only place plan writes)
     scratch = merge_scratch(ctx.memo_dir)
-    proposed = content.attach(spec, basis.source, files_snap, proposed, scratch, budget or content.Budget())
+    diffs = content.diffs(spec, basis.source, files_snap, proposed, scratch, budget or content.Budget())
     # Every action is also checked against the component-wide facts: its manifest entry, ledger and commit.
-    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions}) for a in proposed]
+    actions = [evolve(a, preconditions={**basis.preconditions, **a.preconditions},
+                      **({"details": {**a.details, "diff": d}} if d else {})) for a, d in zip(proposed, diffs)]
     # Shown and counted, never drift: what no action here could change (version files disagreeing upstream).
     warnings = sorted((w for p, snap in snapshots.items() for w in p.warnings(spec, snap)), key=lambda w: w.sort_key())
 
@@ -81,9 +82,11 @@ NO_LINEAGE = "00000000-0000-0000-0000-000000000000"  # a read-only plan of a wor
 
 
 def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,
-              quiet: bool = False, read_only: bool = False) -> dict[str, Any]:
+              quiet: bool = False, read_only: bool = False, changed: dict[str, Any] | None = None) -> dict[str, Any]:
     """The plan document. ``read_only`` (the MCP server's plan) writes nothing of its own: no lineage, stat
-    cache, memos, history or leftover cleanup — only a remote source's mirror is refreshed, as any plan does."""
+    cache, memos, history or leftover cleanup — only a remote source's mirror is refreshed, as any plan does.
+    ``changed``: trueup watch's file events per install root (trueup.files.changed), so unchanged directories
+    are not even listed."""
     specs = [workspace.component(n) for n in names] if names else list(workspace.components)
     if not specs:
         raise ManifestError(f"{workspace.manifest_path.name}: no components to plan",
@@ -91,7 +94,8 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     # --no-cache turns off the stat cache only: the content-addressed memos there (ledger validity, git blob
     # hashes) are keyed by a digest of what they describe, so they cannot be stale.
     memo_dir = None if read_only else workspace.state_dir / "cache"
-    ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet)
+    ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet,
+                         changed=changed)
     results: list[ComponentResult] = []
     actions: list[Action] = []
     # The workspace's first plan makes its lineage: before the guard, which allows writes to cache and sources only.
