@@ -308,3 +308,27 @@ def test_history_can_be_turned_off(installed):
     doc = installed.plan()
     assert doc["summary"]["drift"] == 1 and "history" not in doc["meta"]
     assert runs() == before  # no run recorded
+
+
+def test_trend_counts_drift_items_per_plan_and_the_html_draws_it(installed):
+    """meta.history.trend: the drift items of each recent plan, oldest first (a stretch counts in every plan
+    it was seen in, not only the one it started in); the HTML report draws it as an inline SVG sparkline."""
+    counts = []
+    server = installed.install / "server"
+    for extra in (["a.txt", "b.txt"], ["a.txt", "b.txt", "c.txt"], ["c.txt"], []):
+        for name in ("a.txt", "b.txt", "c.txt"):
+            (server / name).unlink(missing_ok=True)
+        for name in extra:
+            (server / name).write_text(name)
+        plan_file = installed.root / "plan.json"
+        assert installed.run("plan", "-o", str(plan_file))[0] == 0
+        document = json.loads(plan_file.read_text())
+        counts.append(document["summary"]["drift"])
+    trend = document["meta"]["history"]["trend"][installed.name]
+    assert [p["drift"] for p in trend][-4:] == counts == [2, 3, 1, 0]
+    assert [p["run"] for p in trend] == sorted(p["run"] for p in trend)
+    page = installed.root / "plan.html"
+    assert installed.run("show", str(plan_file), "--html", "-o", str(page))[0] == 0
+    html = page.read_text()
+    earlier = " ".join(str(p["drift"]) for p in trend)
+    assert f'aria-label="drift items per plan: {earlier}"' in html and "<polyline" in html

@@ -48,6 +48,7 @@ def test_plan_page_in_chromium(installed, tmp_path):
             f'{summary["warnings"]} warnings') in dom.stdout
     assert "&lt;img src=x onerror=alert(1)&gt;.js" in dom.stdout and "<img" not in dom.stdout  # still text
     assert '<span class="add">+const b = 20;</span>' in dom.stdout  # the diff is on the page
+    assert '<svg class="sparkline"' in dom.stdout  # history's trend, drawn inline (the install's plans, then this)
     assert not re.search(r"Uncaught|CONSOLE\(\d+\).*[Ee]rror", dom.stderr), dom.stderr[-2000:]
 
     shot = tmp_path / "plan.png"

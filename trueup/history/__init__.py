@@ -21,6 +21,7 @@ from attrs import define, field
 from trueup.history import classes as C
 from trueup.history import units as U
 from trueup.history.record import ComponentRecord, Recorder
+from trueup.history.trend import drift_trend
 from trueup.model.plan import DriftClass, PlanWarning
 from trueup.state import history as store
 
@@ -50,6 +51,7 @@ class Recorded:
     at: str | None = None
     warnings: dict[str, list[PlanWarning]] = field(factory=dict)
     since: dict[str, dict[str, Any]] = field(factory=dict)
+    trend: dict[str, list[dict[str, Any]]] = field(factory=dict)  # drift items per recent plan (HTML sparklines)
 
     def finish(self, document: dict[str, Any]) -> dict[str, Any]:
         """Stamp the run with its plan_hash, and the plan's meta with the run and since when each drift exists."""
@@ -68,7 +70,8 @@ class Recorded:
 
         warnings = [{"component": name, **warning_json(w)} for name in sorted(self.warnings)
                     for w in sorted(self.warnings[name], key=lambda w: w.sort_key())]
-        document["meta"]["history"] = {"run": self.run, "since": self.since, "warnings": warnings}
+        document["meta"]["history"] = {"run": self.run, "since": self.since, "warnings": warnings,
+                                       "trend": self.trend}
         return document
 
 
@@ -143,6 +146,7 @@ def _component(recorder: Recorder, workspace, o: Observed, recorded: Recorded) -
         recorder.compare_all(rec, prev_run, applies, kinds, {**config, **service}, skip=unread)
     recorder.drift(rec, prev_run, {name for (_, name) in U.drift_units(o.drift)})
     recorded.since[o.component] = _since(conn, o.component)
+    recorded.trend[o.component] = drift_trend(conn, o.component, recorder.run)
     recorded.warnings[o.component] = _warnings(recorder, o.component)
 
 

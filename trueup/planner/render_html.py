@@ -37,6 +37,35 @@ SCRIPT = """
 """
 
 
+def _trend(document: dict[str, Any], component: str) -> list[tuple[str, int]]:
+    """(when, drift items) of the component's recent plans, from meta.history.trend; [] if absent or malformed
+    (meta is outside the plan hash: anything may be there, and a picture is no reason to fail)."""
+    history = document.get("meta", {}).get("history") if isinstance(document.get("meta"), dict) else None
+    series = history.get("trend", {}).get(component) if isinstance(history, dict) and isinstance(
+        history.get("trend"), dict) else None
+    if not isinstance(series, list):
+        return []
+    return [(str(p.get("at", "")), p["drift"]) for p in series
+            if isinstance(p, dict) and type(p.get("drift")) is int and p["drift"] >= 0]
+
+
+def _sparkline(points: list[tuple[str, int]], width: int = 160, height: int = 28) -> str:
+    """An inline SVG polyline of drift items per plan (no script, no network); each point titled with its run."""
+    if len(points) < 2:
+        return ""
+    top = max(count for _, count in points) or 1
+    step = width / (len(points) - 1)
+    xy = [(round(i * step, 1), round(height - 2 - (height - 4) * count / top, 1)) for i, (_, count) in enumerate(points)]
+    dots = "".join(f'<circle cx="{x}" cy="{y}" r="1.8"><title>{escape(at)}: {count} drift items</title></circle>'
+                   for (x, y), (at, count) in zip(xy, points))
+    line = " ".join(f"{x},{y}" for x, y in xy)
+    return (f'<p class="trend">drift items over the last {len(points)} plans: '
+            f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="drift items per plan: {" ".join(str(c) for _, c in points)}">'
+            f'<polyline fill="none" stroke="#9a6700" stroke-width="1.5" points="{line}"/>{dots}</svg> '
+            f'{points[0][1]} → {points[-1][1]}</p>')
+
+
 def _diff_html(text: str) -> str:
     out = []
     for line in text.splitlines():
@@ -101,6 +130,7 @@ def plan_html(document: dict[str, Any]) -> str:
     for comp in document.get("components", []):
         comp_actions = actions.get(comp["name"], [])
         body.append(f"<h2>{escape(comp['name'])} — {escape(comp['status'])}</h2>")
+        body.append(_sparkline(_trend(document, comp["name"])))
         for warning in comp.get("warnings", []):
             body.append(f'<p class="warn">warning ({escape(warning["kind"])}): {escape(warning["message"])}</p>')
         for warning in history_warnings(document, comp["name"]):  # the past (meta.history), not drift
