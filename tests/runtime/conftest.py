@@ -8,9 +8,7 @@ scripts/ensure-docker; its tests skip (with the reason) only where this machine 
 
 from __future__ import annotations
 
-import getpass
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.docker_engine import DockerEngine
-from tests.runtime.support import REPO, App, Pm2, Sshd, ensure, free_port, install_app, wait_for
+from tests.runtime.sshd_host import running_sshd
+from tests.runtime.support import REPO, App, Pm2, Sshd, ensure, free_port, install_app
 
 
 @pytest.fixture(scope="session")
@@ -61,42 +60,8 @@ def app(pm2: Pm2, tmp_path: Path) -> App:
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory) -> Iterator[Sshd]:
     """A real OpenSSH server on 127.0.0.1, run as the current user, trusting one generated key."""
-    ensure("ensure-sshd")
-    d = Path(tmp_path_factory.mktemp("sshd"))
-    for key in ("host_key", "user_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
-    shutil.copy(d / "user_key.pub", d / "authorized_keys")
-    port = free_port()
-    (d / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host_key'}\nPidFile {d / 'sshd.pid'}\n"
-        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
-        "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "UsePAM no\nStrictModes no\nLogLevel ERROR\n"
-    )
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
-    log = open(d / "sshd.log", "w")
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-f", str(d / "sshd_config"), "-D", "-e"], stderr=log, stdout=log)
-    options = f"-F /dev/null -i {d / 'user_key'} -o IdentitiesOnly=yes -o UserKnownHostsFile={d / 'known_hosts'}"
-    server = Sshd(port=port, user=getpass.getuser(), options=options)
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"sshd exited: {(d / 'sshd.log').read_text()}")
-        probe = subprocess.run(
-            ["ssh", *options.split(), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
-             "-p", str(port), f"{server.user}@127.0.0.1", "true"],
-            capture_output=True, timeout=10,
-        )
-        return probe.returncode == 0
-
-    try:
-        wait_for(answers, "sshd to accept the generated key")
+    with running_sshd(Path(tmp_path_factory.mktemp("sshd"))) as server:
         yield server
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 
 from tests.helpers import Project
 from tests.runtime.docker_engine import DockerEngine, wait_state
+from tests.runtime.sshd_host import running_sshd
 from tests.runtime.support import wait_for
 from trueup.runtime.drift import diff_runtime
 from trueup.runtime.observation import observe_runtime
@@ -142,3 +143,29 @@ def test_plan_exit_codes_on_a_real_engine(docker: DockerEngine, tmp_path, monkey
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     code, out, err = project.run("plan", "--detailed-exitcode")
     assert code == 5, out + err
+
+
+def test_docker_on_a_remote_host_over_ssh(docker: DockerEngine, tmp_path, monkeypatch):
+    """The engine is reached through a real sshd whose sessions know it (sshd_config ``SetEnv DOCKER_HOST``) while
+    this process does not: image drift with both versions, a stopped container started by the restart action over
+    ssh, then clean; the host's sshd stopped → 5 (nothing reachable)."""
+    docker.build("trueup-test/remote-api:3.0.3", "3.0.3")
+    docker.run("remote-api", "trueup-test/remote-api:3.0.3")
+    docker.build("trueup-test/remote-api:3.0.6", "3.0.6")
+    with running_sshd(tmp_path / "host", f"SetEnv DOCKER_HOST={docker.host}\n") as host:
+        monkeypatch.setenv("TRUEUP_SSH_OPTIONS", host.options)
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-local-engine.sock")  # only the remote one answers
+        remote = {"name": "remote", "dir": "remote", "manager": "docker", "service": "remote-api", "host": host.url}
+        project = _workspace(tmp_path, [{**remote, "image": "trueup-test/remote-api:3.0.6"}])
+        assert _install(project) == 0
+        code, out, err = project.run("plan", "--detailed-exitcode")
+        assert code == 2 and "image-drift: 3.0.3 running, 3.0.6 declared" in out, out + err
+
+        docker.docker("stop", "-t", "0", "remote-api")
+        project = _workspace(tmp_path, [{**remote, "image": "trueup-test/remote-api:3.0.3"}])
+        assert project.kinds() == {("runtime", "not-running", None)}
+        assert _install(project) == 0 and docker.state("remote-api") == "running"  # started through ssh
+        project = _workspace(tmp_path, [{**remote, "image": "trueup-test/remote-api:3.0.3"}])
+        assert project.run("plan", "--detailed-exitcode")[0] == 0
+    code, out, err = project.run("plan", "--detailed-exitcode")  # the host's sshd is gone
+    assert code == 5 and "remote" in out + err, out + err
