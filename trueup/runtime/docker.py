@@ -48,12 +48,20 @@ def ref_tag(ref: str) -> str | None:
     return last.rsplit(":", 1)[1] if ":" in last and "@" not in ref else None
 
 
+def image_id(value: Any) -> Any:
+    """An image id as Docker writes it (``sha256:<hex>``): podman behind a ``docker`` name writes the bare hex, and
+    a declared ``sha256:…`` id must still match the image it names."""
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return "sha256:" + value
+    return value
+
+
 def image_summary(image: dict[str, Any] | None) -> dict[str, Any]:
     """An inspected image as drift compares it: id, repo digests, tags and the version its labels say."""
     image = image or {}
     return {
         "digests": sorted(image.get("RepoDigests") or []),
-        "id": image.get("Id"),
+        "id": image_id(image.get("Id")),
         "tags": sorted(image.get("RepoTags") or []),
         "version": _label_version(image),
     }
@@ -83,7 +91,7 @@ def docker_facts(container: dict[str, Any] | None, image: dict[str, Any] | None,
         "cwd": config.get("WorkingDir") or None,
         "health_status": health,
         "image_digests": running["digests"],
-        "image_id": container.get("Image"),
+        "image_id": image_id(container.get("Image")),
         "image_version": running["version"],
         "pid": state.get("Pid") or None,
         "present": True,
