@@ -169,3 +169,55 @@ def test_docker_on_a_remote_host_over_ssh(docker: DockerEngine, tmp_path, monkey
         assert project.run("plan", "--detailed-exitcode")[0] == 0
     code, out, err = project.run("plan", "--detailed-exitcode")  # the host's sshd is gone
     assert code == 5 and "remote" in out + err, out + err
+
+
+COMPOSE = """version: "2.4"
+services:
+  api:
+    image: trueup-test/compose-api:{version}
+    network_mode: none
+"""
+
+
+def test_a_compose_service_is_found_by_its_labels_and_recreated_from_its_file(docker: DockerEngine, tmp_path):
+    """docker-compose (Debian's 1.29) names the container apps_api_1; trueup finds it by the compose labels. With
+    the file declared, the file says which image, and the restart action recreates the service from it (compose up):
+    missing → created, image moved on in the file → recreated on it, each time ending clean."""
+    docker.build("trueup-test/compose-api:3.0.3", "3.0.3")
+    docker.build("trueup-test/compose-api:3.0.6", "3.0.6")
+    compose = tmp_path / "compose.yml"
+    compose.write_text(COMPOSE.format(version="3.0.3"))
+    declared = {"name": "apps", "dir": "apps", "manager": "docker",
+                "compose": {"project": "apps", "service": "api", "file": "compose.yml"}}
+    try:
+        project = _workspace(tmp_path, [dict(declared)])
+        assert project.kinds() == {("runtime", "missing", None), ("source", "not-installed", None)}
+        assert _install(project) == 0  # the recommended actions: install the files, and compose up the service
+        [container] = docker.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=apps").stdout.split()
+        assert docker.docker("inspect", "-f", "{{.Name}}", container).stdout.strip() == "/apps_api_1"
+        project = _workspace(tmp_path, [dict(declared)])
+        assert project.run("plan", "--detailed-exitcode")[0] == 0
+
+        compose.write_text(COMPOSE.format(version="3.0.6"))  # the operator moves the service on, in its file
+        project = _workspace(tmp_path, [dict(declared)])
+        code, out, err = project.run("plan", "--detailed-exitcode")
+        assert code == 2 and "image-drift: 3.0.3 running, 3.0.6 declared" in out, out + err
+        assert "restart          compose-up: api" in out and "docker rm -f" not in out  # an action: no operator step
+        assert _install(project) == 0
+        project = _workspace(tmp_path, [dict(declared)])
+        assert project.run("plan", "--detailed-exitcode")[0] == 0
+        running = docker.docker("ps", "-q", "--filter", "label=com.docker.compose.service=api").stdout.split()
+        assert docker.docker("inspect", "-f", "{{.Config.Image}}", *running).stdout.strip() == \
+            "trueup-test/compose-api:3.0.6"
+
+        # Without the file: found by its labels all the same, the image compared, and the step said, not taken.
+        project = _workspace(tmp_path, [{**declared, "compose": {"project": "apps", "service": "api"},
+                                         "image": "trueup-test/compose-api:3.0.3"}])
+        code, out, err = project.run("plan", "--detailed-exitcode")
+        assert code == 2 and "3.0.6 running, 3.0.3 declared" in out and "docker compose up -d --no-deps" in out, out
+        assert project.run("plan", "-o", str(tmp_path / "p.json"))[0] == 0
+        assert '"restart"' not in (tmp_path / "p.json").read_text()
+    finally:
+        ids = docker.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=apps").stdout.split()
+        if ids:
+            docker.docker("rm", "-f", *ids, check=False)

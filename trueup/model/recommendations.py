@@ -85,6 +85,8 @@ def operator_step(cls: str, kind: str, actual: object = None) -> str | None:
     """The one line an operator needs for runtime drift no action resolves; None when an action does."""
     if str(cls) == C.RUNTIME and kind == "not-running" and actual == "absent":
         return UNKNOWN_SERVICE_STEP
+    if isinstance(actual, dict) and actual.get("recreate"):  # a compose service: its restart recreates it
+        return None
     return next((step for (c, k), step in OPERATOR_STEPS.items() if str(c) == str(cls) and k == kind), None)
 
 # Drift an upgrade must not run over unless an action for it is approved too: it would bury a local change.

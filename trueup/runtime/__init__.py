@@ -52,9 +52,13 @@ def propose(spec: ComponentSpec, snapshot, drift: list[Drift]) -> list[Action]:
     from trueup.runtime.drift import RESTART_RESOLVES
 
     rspec, robs, _ = snapshot
-    kinds = sorted({d.kind for d in drift if d.cls == DriftClass.RUNTIME and d.is_drift and d.kind in RESTART_RESOLVES})
+    # A compose service with its file declared is recreated from it (compose up): that resolves a missing
+    # container and one on another image too.
+    compose = bool(robs.reachable and robs.facts.get("compose_file"))
+    resolves = RESTART_RESOLVES | ({"image-drift", "missing"} if compose else set())
+    kinds = sorted({d.kind for d in drift if d.cls == DriftClass.RUNTIME and d.is_drift and d.kind in resolves})
     # A manager that does not know the service cannot restart it: trueup restarts, it does not define.
-    if not kinds or not robs.reachable or robs.facts.get("present") is False:
+    if not kinds or not robs.reachable or (robs.facts.get("present") is False and not compose):
         return []
     if kinds == ["unsaved"]:
         return [_save(spec, rspec, robs)]  # a healthy process whose saved list is out of date: save, never restart
@@ -86,6 +90,8 @@ def _restart(spec: ComponentSpec, rspec, robs, kinds: list[str], upgrade: Action
     from trueup.runtime.drift import restart_preconditions
 
     details: dict[str, Any] = {"runtime": rspec.manager, "resolves": kinds, "save": "unsaved" in kinds}
+    if robs.facts.get("compose_file"):
+        details["resolution"] = "compose-up"  # recreated from the compose file, not `docker restart`
     why = ", ".join(kinds)
     gated: tuple[str, ...] = ()
     if upgrade is not None:
@@ -100,7 +106,8 @@ def _restart(spec: ComponentSpec, rspec, robs, kinds: list[str], upgrade: Action
         target_kind=TargetKind.SERVICE, targets=(rspec.service,),
         group=group_key(spec.name, DriftClass.RUNTIME, rspec.service), recommended=True,
         preconditions=restart_preconditions(robs),
-        reason=f"restart {rspec.service} through {rspec.manager} ({why})",
+        reason=(f"recreate {rspec.service} from {rspec.compose_file} (compose up -d --no-deps --force-recreate; {why})"
+                if details.get("resolution") == "compose-up" else f"restart {rspec.service} through {rspec.manager} ({why})"),
         gated=gated, details=details,
     )
 
@@ -157,7 +164,8 @@ def recheck(spec: ComponentSpec, key: FactKey, ctx: RecheckContext) -> Any:
 
 
 def check_targets(spec: ComponentSpec, action: Action) -> None:
-    if not spec.runtime or list(action.targets) != [spec.runtime.get("service")]:
+    declared = spec.runtime.get("service") or (spec.runtime.get("compose") or {}).get("service") if spec.runtime else None
+    if not declared or list(action.targets) != [declared]:
         raise RefusedError(f"restart target {list(action.targets)} is not {spec.name}'s declared service")
 
 

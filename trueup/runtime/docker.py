@@ -154,8 +154,56 @@ def _inspect_image(transport: Transport, ref: str) -> dict[str, Any] | None:
     return parse_inspect(result.stdout) if result.ok else None  # no such image: "[]" and exit 1
 
 
+# `docker compose` (the v2 plugin) where the engine's CLI has it, else `docker-compose` (v1, Debian's package).
+COMPOSE_SH = 'if docker compose version >/dev/null 2>&1; then exec docker compose "$@"; fi; exec docker-compose "$@"'
+
+
+def compose_argv(spec: RuntimeSpec, *args: str) -> list[str]:
+    """A compose command for the spec's project and file, run on the runtime's host (no shell words of ours)."""
+    return ["sh", "-c", COMPOSE_SH, "sh", "-p", spec.compose_project or "", "-f", spec.compose_file or "", *args]
+
+
+def _compose_container(spec: RuntimeSpec, transport: Transport) -> str | None:
+    """The container of a compose service, by the labels compose puts on it (its name is compose's business:
+    apps_api_1 for v1, apps-api-1 for v2); None when there is none. Replicas: the first by id, every time."""
+    result = transport.run(["docker", "ps", "-a", "--no-trunc", "-q",
+                            "--filter", f"label=com.docker.compose.project={spec.compose_project}",
+                            "--filter", f"label=com.docker.compose.service={spec.service}"], timeout=15)
+    if not result.ok:
+        raise Unreachable(f"docker ps for compose service {spec.service} failed on {transport.describe()}: "
+                          f"{result.first_error_line()}")
+    ids = sorted(result.stdout.split())
+    return ids[0] if ids else None
+
+
+def _compose_image(spec: RuntimeSpec, transport: Transport) -> str:
+    """The image the compose file declares for the service, as compose resolves it (variables, .env)."""
+    from ruamel.yaml import YAML, YAMLError
+
+    result = transport.run(compose_argv(spec, "config"), timeout=60)
+    try:
+        config = YAML(typ="safe").load(result.stdout) if result.ok else None
+        image = config["services"][spec.service].get("image")
+    except (YAMLError, KeyError, TypeError, AttributeError):
+        image = None
+    if not image:
+        why = result.first_error_line() if not result.ok else f"no image for service {spec.service} in it"
+        raise Unreachable(f"compose file {spec.compose_file} on {transport.describe()}: {why}")
+    return str(image)
+
+
 def observe_docker(spec: RuntimeSpec, transport: Transport) -> dict[str, Any]:
-    result = transport.run(["docker", "container", "inspect", "--", spec.service], timeout=15)
+    if spec.compose_project:
+        found = _compose_container(spec, transport)
+        facts = observe_container(spec, transport, found) if found else docker_facts(None, None)
+        if spec.compose_file:
+            facts["compose_file"] = spec.compose_file  # the restart recreates the service from it
+        return facts
+    return observe_container(spec, transport, spec.service)
+
+
+def observe_container(spec: RuntimeSpec, transport: Transport, name: str) -> dict[str, Any]:
+    result = transport.run(["docker", "container", "inspect", "--", name], timeout=15)
     if not result.ok:
         # A missing container prints "[]" and "No such container" and exits 1 (podman: 125). A daemon that does not
         # answer prints "[]" too, with "Cannot connect to the Docker daemon": that is unreachable, not missing.
@@ -164,6 +212,15 @@ def observe_docker(spec: RuntimeSpec, transport: Transport) -> dict[str, Any]:
         raise Unreachable(f"docker inspect {spec.service} failed on {transport.describe()}: {result.first_error_line()}")
     container = parse_inspect(result.stdout)
     image = _inspect_image(transport, container["Image"]) if container and container.get("Image") else None
-    declared_ref = spec.image if _needs_resolving(spec.image) else None
+    wanted = _compose_image(spec, transport) if spec.compose_file and container else spec.image
+    declared_ref = wanted if _needs_resolving(wanted) else None
     declared = _inspect_image(transport, declared_ref) if container and declared_ref else None
-    return docker_facts(container, image, declared, declared_ref)
+    facts = docker_facts(container, image, declared, declared_ref)
+    if wanted and wanted != spec.image:
+        facts["compose_image"] = wanted  # what the compose file declares: the image drift compares against
+    return facts
+
+
+def desired_image(spec: RuntimeSpec, facts: dict[str, Any]) -> str | None:
+    """The image the container should run: trueup.yaml's ``image``, or what its compose file declares."""
+    return spec.image or facts.get("compose_image")

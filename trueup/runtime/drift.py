@@ -10,7 +10,7 @@ from trueup.model.keys import FactKey, runtime_key
 from trueup.model.plan import ActionType, Drift, DriftClass
 from trueup.model.recommendations import resolved_by
 from trueup.model.versions import same_version
-from trueup.runtime.docker import declared_version, drift_summary, image_matches
+from trueup.runtime.docker import declared_version, desired_image, drift_summary, image_matches
 from trueup.runtime.observation import RuntimeObservation
 from trueup.runtime.spec import RuntimeSpec
 from trueup.runtime.times import is_before
@@ -86,7 +86,7 @@ def _definition_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
 def _docker_liveness_drift(facts: dict[str, Any]) -> list[Drift] | None:
     """Docker's own kinds: no container at all, a restart loop, a failing health check; None for the rest."""
     if facts.get("status") == "absent":
-        return [_drift("missing", "running", {"summary": "no such container on this engine"})]
+        return [_drift("missing", "running", {"summary": "no such container on this engine", **_recreate(facts)})]
     if facts.get("state") == "restarting":
         count = facts.get("restart_count")
         loop = {"restart_count": count, "summary": f"restart loop, restarted {count} times"}
@@ -118,8 +118,14 @@ def _image_drift(desired: str, facts: dict[str, Any]) -> Drift:
     expected = {"digests": declared.get("digests", []), "id": declared.get("id"), "ref": desired,
                 "version": declared_version(declared)}
     actual = {"digests": facts.get("image_digests", []), "id": facts.get("image_id"),
-              "summary": drift_summary(desired, facts), "version": facts.get("image_version")}
+              "summary": drift_summary(desired, facts), "version": facts.get("image_version"), **_recreate(facts)}
     return _drift("image-drift", expected, actual)
+
+
+def _recreate(facts: dict[str, Any]) -> dict[str, Any]:
+    """A compose service with its file declared: the restart action recreates it (compose up), so the drift
+    needs no operator step."""
+    return {"recreate": "compose up"} if facts.get("compose_file") else {}
 
 
 def _shape_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
@@ -131,8 +137,9 @@ def _shape_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
     command = facts.get("command")
     if spec.command and command and not command_matches(spec.command_words, command, cwd):
         out.append(_drift("command-mismatch", spec.command, shlex.join(command)))
-    if spec.manager == "docker" and spec.image and not image_matches(spec.image, facts):
-        out.append(_image_drift(spec.image, facts))
+    desired = desired_image(spec, facts) if spec.manager == "docker" else None
+    if desired and not image_matches(desired, facts):
+        out.append(_image_drift(desired, facts))
     return out
 
 

@@ -44,6 +44,10 @@ def _restart_argv(spec: RuntimeSpec, facts: dict[str, Any], transport: Transport
         return [pm2.pm2_binary(spec, transport), "restart", target, "--update-env"]
     if spec.manager == "systemd":
         return ["systemctl", *(["--user"] if spec.scope == "user" else []), "restart", "--", spec.service]
+    if spec.manager == "docker" and spec.compose_file:  # recreated from its compose file, on the image it declares
+        from trueup.runtime.docker import compose_argv
+
+        return compose_argv(spec, "up", "-d", "--no-deps", "--force-recreate", spec.service)
     if spec.manager == "docker":
         return ["docker", "restart", "--", spec.service]
     if spec.manager == "launchd":
@@ -85,7 +89,8 @@ def _present(spec: RuntimeSpec, verb: str, hint: str):
     before = observe_runtime(spec)
     if not before.reachable:
         raise Unreachable(f"cannot {verb} {label}: {before.unreachable_reason}")
-    if not before.facts.get("present"):
+    # A compose service with its file is created by compose up: the one service trueup may bring into being.
+    if not before.facts.get("present") and not (verb == "restart" and spec.compose_file):
         raise TrueupError(f"cannot {verb} {label}: {spec.manager} has no such service on {before.where}", hint=hint)
     return transport, before
 
@@ -148,7 +153,8 @@ def run(action: Action, ctx: ApplyContext) -> None:
     a ``save`` resolution only saves."""
     rspec = RuntimeSpec.from_manifest(ctx.spec.runtime, install_path=ctx.spec.install_path, workspace=ctx.workspace.root)
     resolution = action.details.get("resolution")
-    if resolution not in (None, "save"):
+    # compose-up: the manifest's compose file recreates the service; the plan must say so exactly when it has one.
+    if resolution not in (None, "save", "compose-up") or (resolution == "compose-up") != bool(rspec.compose_file):
         raise TrueupError(f"restart {action.id}: unknown resolution {resolution!r}; run trueup plan again")
     if resolution == "save":
         save(rspec)

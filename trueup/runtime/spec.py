@@ -40,6 +40,10 @@ class RuntimeSpec:
     ssh_options: tuple[str, ...] = field(default=(), converter=_tuple)
     check_cwd: bool = True  # docker: only when the manifest names a cwd (the install path means nothing inside)
     orchestrator: str | None = None  # docker: "external" = an orchestrator owns the container; skipped
+    # docker: a compose service, found by its com.docker.compose.project/.service labels; with its compose file
+    # the file declares the image and the restart action recreates the service (compose up -d --no-deps)
+    compose_project: str | None = None
+    compose_file: str | None = None
 
     @property
     def command_words(self) -> tuple[str, ...]:
@@ -60,7 +64,15 @@ class RuntimeSpec:
         manager = block.get("manager")
         if manager not in MANAGERS:
             raise ManifestError(f"runtime.manager: {manager!r} is not one of {', '.join(MANAGERS)}")
-        service = block.get("service")
+        compose = block.get("compose") or {}
+        if compose and (manager != "docker" or not isinstance(compose, dict)
+                        or not compose.get("project") or not compose.get("service")):
+            raise ManifestError("runtime.compose: a docker runtime's {project, service[, file]}",
+                                hint="e.g. compose: {project: apps, service: honcho-api, file: deploy/compose.yml}")
+        if compose.get("file") and block.get("image"):
+            raise ManifestError("runtime.image: with compose.file the compose file declares the image",
+                                hint="remove image (or compose.file, to check the image without recreating)")
+        service = block.get("service") or compose.get("service")
         if manager != "external" and not service:
             raise ManifestError(f"runtime.service: required for manager {manager}")
         scope = block.get("scope", "system")
@@ -110,4 +122,6 @@ class RuntimeSpec:
             ssh_options=ssh_options,
             check_cwd=manager != "docker" or "cwd" in block,
             orchestrator=block.get("orchestrator"),
+            compose_project=compose.get("project"),
+            compose_file=resolve("compose.file", compose.get("file"), workspace),
         )
