@@ -16,20 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.runtime.docker_engine import DOCKERFILE
 from tests.runtime.support import REPO
 from trueup.runtime.drift import diff_runtime
 from trueup.runtime.observation import observe_runtime
 from trueup.runtime.restart import restart
 from trueup.runtime.spec import RuntimeSpec
-
-CONTAINERFILE = """FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "--install", "-s", "/bin"]
-ARG VERSION=0
-LABEL org.opencontainers.image.version=$VERSION
-RUN echo "$VERSION" > /version
-CMD ["/bin/sh", "-c", "exec sleep 100000"]
-"""
 
 
 @pytest.fixture
@@ -45,7 +37,7 @@ def podman(tmp_path, monkeypatch):
     (root / "bin").mkdir(parents=True)
     (root / "ctx").mkdir()
     shutil.copy("/bin/busybox", root / "ctx" / "busybox")
-    (root / "ctx" / "Containerfile").write_text(CONTAINERFILE)
+    (root / "ctx" / "Containerfile").write_text(DOCKERFILE)  # the Docker tests' image: FROM scratch + busybox
     run = Path(tempfile.mkdtemp(prefix="pm", dir="/tmp"))  # podman refuses a runroot longer than 50 characters
     shim = root / "bin" / "docker"
     shim.write_text(f"#!/bin/sh\nexec podman --root {root}/storage --runroot {run} --storage-driver vfs "
