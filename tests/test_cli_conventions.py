@@ -214,3 +214,23 @@ def test_a_command_builds_only_itself_so_new_commands_cost_plan_nothing(installe
     built.clear()
     assert run(capsys, "--help")[0] == 0
     assert len(built) > 10 and "doctor" in run(capsys, "--help")[1]  # help still lists every command
+
+
+def test_shell_completion_completes_commands_and_options():
+    """typer's completion, as bash calls it: the whole process, with the words in the environment."""
+    import subprocess
+    import sys
+
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_TRUEUP_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        done = subprocess.run([sys.executable, "-m", "trueup"], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert complete("trueup pl") == ["plan"]
+    assert complete("trueup ap") == ["approve", "apply"]
+    assert "--detailed-exitcode" in complete("trueup plan --de")
+    script = subprocess.run([sys.executable, "-m", "trueup", "--show-completion", "bash"], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "SHELL": "/bin/bash"})
+    assert script.returncode == 0 and "_trueup_completion" in script.stdout and "complete_bash" in script.stdout

@@ -17,7 +17,9 @@ from trueup.output import print_line, print_lines, rich_console
 APP_SETTINGS = dict(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                     suggest_commands=False, context_settings={"help_option_names": ["-h", "--help"]},
                     help="trueup: what is this machine really running, what was changed by hand, what would an upgrade change?")
-app = typer.Typer(**APP_SETTINGS)
+# Shell completion (typer's --install-completion / --show-completion) on the whole app only: a command's lean app
+# (_app_for) is built for a run, and completion always starts with no command.
+app = typer.Typer(**{**APP_SETTINGS, "add_completion": True})
 
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", envvar="TRUEUP_WORKSPACE", show_envvar=True,
                                                       help="directory with trueup.yaml (default: the nearest one at or above the current directory)")]
