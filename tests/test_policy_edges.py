@@ -23,7 +23,8 @@ def test_resolved_by_counts_alternatives_too():
                                                                      "untracked"}
     assert resolved_by(DriftClass.GENERATED, ActionType.REGENERATE) == {"stale", "missing", "unrecorded", "edited"}
     assert resolved_by(DriftClass.RUNTIME, ActionType.RESTART) == {
-        "not-running", "errored", "unhealthy", "stale-process", "version-mismatch", "env-stale", "unsaved"}
+        "not-running", "errored", "unhealthy", "stale-process", "version-mismatch", "env-stale", "unsaved",
+        "definition-not-loaded"}  # systemd: the restart daemon-reloads first
 
 
 def test_an_accepted_edit_of_a_generated_output_is_not_drift_until_it_changes_again():

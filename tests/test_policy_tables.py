@@ -63,6 +63,7 @@ EXPECTED_RECOMMENDATIONS = {
     ("runtime", "stale-process"): ("restart", ()),
     ("runtime", "version-mismatch"): ("restart", ()),
     ("runtime", "env-stale"): ("restart", ()),
+    ("runtime", "definition-not-loaded"): ("restart", ()),  # systemd NeedDaemonReload: daemon-reload, then restart
     ("runtime", "unsaved"): ("restart:save", ()),  # pm2 save alone; a healthy process is never restarted for it
 }
 
@@ -142,6 +143,8 @@ EXPECTED_IS_DRIFT = {
     ("runtime", "command-mismatch"): True,
     ("runtime", "image-drift"): True,
     ("runtime", "definition-target-missing"): True,
+    ("runtime", "definition-not-loaded"): True,  # systemd: unit file edited, not daemon-reloaded
+    ("runtime", "duplicate-definition"): True,  # another definition runs the same command
     ("runtime", "missing"): True,  # docker: no such container
     ("runtime", "restarting"): True,  # docker: a restart loop
     ("runtime", "unhealthy"): True,
@@ -264,6 +267,8 @@ def runtime_drift():
     cases = [
         (pm2_spec(), observation(**stale)),
         (pm2_spec(), observation(status="stopped", state="stopped")),
+        (pm2_spec(), observation(need_daemon_reload=True, unit_file="/u/app.service", duplicates=[
+            {"definition": "/u/old-app.service", "state": "active/running", "unit": "old-app.service"}])),
         (pm2_spec(), observation(status="errored", state="errored")),
         (pm2_spec(), observation(program_check={"path": "/ws/installed/app/server/index.js", "exists": False,
                                                 "executable": False})),

@@ -1,7 +1,10 @@
-"""systemd, Docker and launchd: parsers on hand-written output in fixtures/runtime, and observe end to end
-with stand-in `systemctl`/`docker`/`launchctl` executables that print those files, so the argv trueup asks
-with and the path checks on real files are exercised too. Docker drift on a real engine:
-test_docker_engine.py."""
+"""systemd, Docker and launchd parsers, and observe end to end with stand-in `docker`/`launchctl` executables
+that print fixture files, so the argv trueup asks with and the path checks on real files are exercised too.
+
+systemd: real `systemctl --user show` captures (systemd 252); the cases themselves run on a real user manager
+in test_systemd_user.py. Docker drift on a real engine: test_docker_engine.py. launchd cannot run here (it
+exists only on macOS): its tests read real plist files (XML and binary) with plistlib and check real programs
+on disk, with `launchctl list` output served by a stand-in."""
 
 from __future__ import annotations
 
@@ -50,73 +53,86 @@ def stand_in(bin_dir: Path, name: str, script: str) -> Path:
 
 
 # ---- systemd -------------------------------------------------------------------------------------
+# Real `systemctl --user show` captures (systemd 252, fixtures/runtime/systemd/captured/README.md); the cases
+# themselves run on a real manager in test_systemd_user.py. These pin the parser to what systemd really prints.
+
+CAPTURED = "/srv/captured"
 
 
-def test_systemctl_show_parses_to_stable_facts_without_counters():
-    facts = systemd.systemd_facts(systemd.parse_show(read("systemd", "recruit-active.show")))
+def captured(name: str) -> dict:
+    text = read("systemd", "captured", name).replace("@ROOT@", CAPTURED)
+    return systemd.systemd_facts(systemd.parse_show(text))
+
+
+def test_captured_active_unit_parses_to_stable_facts_without_counters():
+    facts = captured("active.show")
     assert facts == {
-        "command": ["/usr/bin/node", "/opt/agents/recruit/server/index.js", "--port", "3020"],
-        "cwd": "/opt/agents/recruit",
-        "env_files": ["/opt/agents/recruit/.env", "/etc/default/recruit"],
+        "command": [f"{CAPTURED}/app/bin/recruit-wrapper", "--health-path", "/health"],
+        "cwd": f"{CAPTURED}/app",
+        "definition_files": [f"{CAPTURED}/home/.config/systemd/user/recruit.service"],
+        "env_files": [f"{CAPTURED}/app/.env"],
         "load_state": "loaded",
         "need_daemon_reload": False,
-        "pid": 48213,
+        "pid": 12801,
         "present": True,
-        "program": "/usr/bin/node",
+        "program": f"{CAPTURED}/app/bin/recruit-wrapper",
         "result": "success",
-        "started_at": "2026-11-21T22:14:05.000Z",
+        "started_at": "2026-11-29T17:14:46.397Z",  # --timestamp=us+utc, cut to milliseconds
         "state": "active/running",
         "status": "running",
-        "unit_file": "/etc/systemd/system/recruit.service",
+        "unit_file": f"{CAPTURED}/home/.config/systemd/user/recruit.service",
     }
+    assert "NRestarts" in read("systemd", "captured", "active.show") and "NRestarts" not in json.dumps(facts)
 
 
-def test_systemd_failed_unit_with_a_moved_wrapper(tmp_path: Path):
-    facts = systemd.systemd_facts(systemd.parse_show(read("systemd", "recruit-failed.show")))
-    assert (facts["status"], facts["pid"], facts["cwd"]) == ("errored", None, "/opt/agents/recruit")
-    assert facts["need_daemon_reload"] is True and facts["program"] == "/opt/agents/recruit/bin/recruit-wrapper"
-    facts["program_check"] = {"path": facts["program"], "exists": False, "executable": False}
-    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": "/opt/agents/recruit"}, tmp_path)
-    drifts = diff_runtime(s, obs("systemd", facts), None)
+def test_captured_edit_before_and_after_daemon_reload(tmp_path: Path):
+    before, after = captured("need-daemon-reload.show"), captured("reloaded-old-process.show")
+    assert before["need_daemon_reload"] and before["command"][-1] == "/health"
+    # Reloaded: ExecStart shows the new argv while MainPID is still the process started from the old one.
+    assert not after["need_daemon_reload"] and after["command"][-1] == "/healthz"
+    assert (after["pid"], after["started_at"]) == (before["pid"], before["started_at"]) == (12801, "2026-11-29T17:14:46.397Z")
+    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": f"{CAPTURED}/app"}, tmp_path)
+    before["env_files"] = after["env_files"] = []  # observe stats them; not the point here
+    assert kinds(diff_runtime(s, obs("systemd", before), None)) == ["definition-not-loaded"]
+    edited = {**after, "definition_changed_at": "2026-11-29T17:14:46.500Z"}  # the unit file's mtime, observed apart
+    [stale] = diff_runtime(s, obs("systemd", edited), {"installed_at": "2026-11-29T17:00:00Z"})
+    assert (stale.kind, stale.actual) == ("stale-process", "2026-11-29T17:14:46.397Z")
+
+
+def test_captured_failed_inactive_and_missing_units(tmp_path: Path):
+    failed = captured("failed-program-missing.show")
+    assert (failed["status"], failed["pid"], failed["program"]) == ("errored", None, f"{CAPTURED}/app/bin/moved-wrapper")
+    failed["program_check"] = {"path": failed["program"], "exists": False, "executable": False}
+    s = spec({"manager": "systemd", "service": "gone.service", "cwd": f"{CAPTURED}/app"}, tmp_path)
+    drifts = diff_runtime(s, obs("systemd", failed), None)
     assert kinds(drifts) == ["definition-target-missing", "errored"]
-    assert drifts[0].actual == {"path": "/opt/agents/recruit/bin/recruit-wrapper", "problem": "missing"}
-
-
-def test_systemd_missing_and_inactive_units(tmp_path: Path):
-    missing = systemd.systemd_facts(systemd.parse_show(read("systemd", "missing-unit.show")))
-    assert missing == {"load_state": "not-found", "present": False, "status": "absent"}
-    inactive = systemd.systemd_facts(systemd.parse_show(read("systemd", "recruit-inactive.show")))
-    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": "/opt/agents/recruit"}, tmp_path)
-    assert kinds(diff_runtime(s, obs("systemd", inactive), {"installed_at": "2999-01-01T00:00:00Z"})) == ["not-running"]
+    assert drifts[0].actual == {"path": f"{CAPTURED}/app/bin/moved-wrapper", "problem": "missing"}
+    inactive = captured("inactive.show")
+    assert (inactive["status"], inactive["started_at"]) == ("stopped", None)  # never-started fields are empty
+    assert kinds(diff_runtime(s, obs("systemd", inactive), None)) == ["not-running"]
+    assert captured("not-found.show") == {"load_state": "not-found", "present": False, "status": "absent"}
 
 
 def test_systemd_timestamps():
     assert systemd.parse_timestamp("Sat 2026-11-21 22:14:05 UTC") == "2026-11-21T22:14:05.000Z"
+    assert systemd.parse_timestamp("Sun 2026-11-29 17:14:46.397602 UTC") == "2026-11-29T17:14:46.397Z"
     assert systemd.parse_timestamp("@1795312549") == "2026-11-22T01:55:49.000Z"
     assert systemd.parse_timestamp("n/a") is None and systemd.parse_timestamp("") is None
     assert systemd.parse_timestamp("Sat 2026-11-21 23:14:05 CET") is None  # ambiguous zone: unknown, not wrong
 
 
-def test_systemd_observe_asks_show_with_properties_and_checks_paths_and_env_files(tmp_path: Path, monkeypatch):
-    root = tmp_path / "recruit"
-    (root / "server").mkdir(parents=True)
-    node = stand_in(tmp_path / "fakebin", "node", "exit 0")
-    capture = read("systemd", "recruit-active.show").replace("/opt/agents/recruit", str(root)).replace("/usr/bin/node", str(node))
-    (tmp_path / "capture").write_text(capture)
-    systemctl = stand_in(tmp_path / "bin", "systemctl", f"cat {tmp_path / 'capture'}")
+def test_systemd_before_248_is_asked_again_with_seconds(tmp_path: Path, monkeypatch):
+    """An old systemctl refuses --timestamp=us+utc; observe asks again with --timestamp=utc (seconds)."""
+    capture = tmp_path / "capture"
+    capture.write_text(read("systemd", "captured", "active.show").replace("@ROOT@", str(tmp_path)))
+    script = (f'case "$*" in *us+utc*) echo "Invalid value for --timestamp: us+utc" >&2; exit 1 ;; '
+              f'*"show --timestamp=utc "*) cat {capture} ;; esac')
+    systemctl = stand_in(tmp_path / "bin", "systemctl", script)
     monkeypatch.setenv("PATH", f"{systemctl.parent}:{os.environ['PATH']}")
-    env_file = root / ".env"
-    env_file.write_text("A=1\n")  # written now: after the unit's recorded start in 2026-11-21
-    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": str(root), "command": "node server/index.js --port 3020"}, tmp_path)
+    s = spec({"manager": "systemd", "service": "recruit.service", "cwd": f"{tmp_path}/app"}, tmp_path)
     observation = observe_runtime(s)
-    asked = (tmp_path / "bin" / "systemctl.argv").read_text()
-    assert "show --timestamp=utc --property=Id,LoadState," in asked and asked.rstrip().endswith("-- recruit.service")
-    facts = observation.facts
-    assert facts["program_check"] == {"executable": True, "exists": True, "path": str(node)}
-    assert [f["path"] for f in facts["env_files"]] == [str(env_file), "/etc/default/recruit"]
-    assert facts["env_files"][1]["mtime"] is None  # declared optional and absent
-    assert kinds(diff_runtime(s, observation, None)) == ["env-stale"]
-    assert restart_preconditions(observation)[runtime_key("started_at")] == "2026-11-21T22:14:05.000Z"
+    assert observation.reachable and observation.facts["pid"] == 12801
+    assert (tmp_path / "bin" / "systemctl.argv").read_text().count("show --timestamp=") == 2
 
 
 # ---- docker --------------------------------------------------------------------------------------
@@ -267,6 +283,25 @@ def test_plist_with_program_key_and_missing_plist(tmp_path: Path, launchctl: Pat
     s = launchd_spec(tmp_path, plist)
     drifts = diff_runtime(s, observe_runtime(s), None)
     assert kinds(drifts) == ["definition-target-missing"] and drifts[0].actual == {"definition": str(plist), "problem": "missing"}
+
+
+def test_two_generations_of_one_job_and_a_retired_plist(tmp_path: Path, launchctl: Path):
+    plist = install_plist(tmp_path, "com.acme.recruit.plist")
+    s = launchd_spec(tmp_path, plist)
+    old = plist.with_name("com.acme.recruit-v1.plist")  # the previous generation, same program and arguments
+    old.write_text(plist.read_text().replace("<string>com.acme.recruit</string>", "<string>com.acme.recruit-v1</string>"))
+    other = plist.with_name("com.acme.other.plist")  # the same program with other arguments: another job
+    other.write_text(plist.read_text().replace("com.acme.recruit<", "com.acme.other<").replace("/health<", "/ready<"))
+    [drift] = diff_runtime(s, observe_runtime(s), None)
+    assert drift.kind == "duplicate-definition"
+    assert drift.actual["definitions"] == [{"definition": str(old), "state": "not loaded", "unit": "com.acme.recruit-v1"}]
+
+    old.rename(old.with_name(old.name + ".disabled"))  # retired: launchd reads only *.plist
+    assert diff_runtime(s, observe_runtime(s), None) == []
+    marked = plist.with_name("com.acme.recruit-v0.plist")  # retired in place: <key>Disabled</key><true/>
+    marked.write_text(plist.read_text().replace("<string>com.acme.recruit</string>",
+                                                "<string>com.acme.recruit-v0</string><key>Disabled</key><true/>"))
+    assert diff_runtime(s, observe_runtime(s), None) == []
 
 
 def test_external_is_skipped_information(tmp_path: Path):

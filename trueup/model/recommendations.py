@@ -55,6 +55,9 @@ RECOMMENDATIONS: dict[tuple[C, str], tuple[Offer, tuple[Offer, ...]]] = {
     (C.RUNTIME, "stale-process"): (A.RESTART, ()),
     (C.RUNTIME, "version-mismatch"): (A.RESTART, ()),
     (C.RUNTIME, "env-stale"): (A.RESTART, ()),
+    # A systemd unit file edited but not daemon-reloaded: the restart reloads the definitions first, else it
+    # would start the old definition again.
+    (C.RUNTIME, "definition-not-loaded"): (A.RESTART, ()),
     # PM2's saved list out of date: `pm2 save` alone, never a restart of a healthy process (a restart planned for
     # other drift of the same service saves too).
     (C.RUNTIME, "unsaved"): ((A.RESTART, "save"), ()),
@@ -75,6 +78,9 @@ OPERATOR_STEPS: dict[tuple[C, str], str] = {
     (C.RUNTIME, "orphan"): "stop the leftover processes listed (pm2 delete ID), then pm2 save",
     (C.RUNTIME, "definition-target-missing"): "the definition runs a program that is missing or not executable: "
                                               "reinstall it or fix the path in the definition",
+    (C.RUNTIME, "duplicate-definition"): "retire the other definition (systemctl disable --now UNIT, then remove its "
+                                         "file or rename it .disabled and daemon-reload; launchd: launchctl bootout, "
+                                         "then rename the plist .disabled)",
 }
 # A service its manager does not know (not-running, status absent): a restart has nothing to restart.
 UNKNOWN_SERVICE_STEP = ("the manager does not know this service: start it once (pm2 start … --name NAME and "

@@ -10,14 +10,15 @@ from trueup.model.keys import FactKey, runtime_key
 from trueup.model.plan import ActionType, Drift, DriftClass
 from trueup.model.recommendations import resolved_by
 from trueup.model.versions import same_version
+from trueup.runtime.commands import command_matches
 from trueup.runtime.docker import declared_version, desired_image, drift_summary, image_matches
 from trueup.runtime.observation import RuntimeObservation
 from trueup.runtime.spec import RuntimeSpec
-from trueup.runtime.times import is_before
+from trueup.runtime.times import is_before, parse_iso
 
 # Kinds a `restart` action repairs (unsaved alone: its `save` resolution, `pm2 save` without a restart; with
 # other drift: the restart saves too, see runtime/restart.py). cwd-mismatch, command-mismatch, orphan,
-# definition-target-missing, image-drift, restarting and missing need the service redefined, recreated or
+# definition-target-missing, duplicate-definition, image-drift, restarting and missing need the service redefined, recreated or
 # fixed, which a restart cannot do; plan says in one line what the operator must do
 # (model/recommendations.py OPERATOR_STEPS).
 RESTART_RESOLVES = resolved_by(DriftClass.RUNTIME, ActionType.RESTART)
@@ -30,32 +31,6 @@ def _drift(kind: str, expected: Any = None, actual: Any = None, *, is_drift: boo
 
 def _same_path(a: str, b: str) -> bool:
     return os.path.normpath(a) == os.path.normpath(b)
-
-
-def command_matches(expected: tuple[str, ...], actual: list[str], actual_cwd: str | None) -> bool:
-    """Whether ``actual`` argv runs the ``expected`` words.
-
-    A bare program name matches any path with that name (``node`` ~ ``/usr/bin/node``); a relative
-    path matches when it resolves to the actual path from the process's own cwd (a moved cwd is
-    cwd-mismatch, not also a command mismatch); an expected command without its interpreter
-    (``server/index.js``) matches an actual one that has it.
-    """
-    if not expected:
-        return True
-
-    def word_matches(want: str, have: str, first: bool) -> bool:
-        if want == have:
-            return True
-        if first and "/" not in want:
-            return os.path.basename(have) == want
-        if not os.path.isabs(want) and actual_cwd and os.path.isabs(have):
-            return _same_path(os.path.join(actual_cwd, want), have)
-        return False
-
-    def all_match(words: list[str]) -> bool:
-        return len(words) == len(expected) and all(word_matches(w, h, i == 0) for i, (w, h) in enumerate(zip(expected, words)))
-
-    return all_match(actual) or (len(actual) > 1 and all_match(actual[1:]))
 
 
 def _program_problem(spec: RuntimeSpec, facts: dict[str, Any]) -> str | None:
@@ -143,15 +118,22 @@ def _shape_drift(spec: RuntimeSpec, facts: dict[str, Any]) -> list[Drift]:
     return out
 
 
+def _latest(*times: str | None) -> str | None:
+    """The latest of ISO timestamps written in different forms (the ledger's, the manager's); unknown ones skipped."""
+    return max((t for t in times if parse_iso(t)), key=parse_iso, default=None)
+
+
 def _age_drift(spec: RuntimeSpec, facts: dict[str, Any], ledger: dict[str, Any] | None) -> list[Drift]:
     """Whether the running process predates what is installed: code, version, environment."""
     if facts.get("status") not in ACTIVE:
         return []
     out = []
     started = facts.get("started_at")
-    installed_at = (ledger or {}).get("installed_at")
-    if is_before(started, installed_at):
-        out.append(_drift("stale-process", f"started after {installed_at}", started))
+    # The files it runs, or its own definition (a unit edited and daemon-reloaded: ExecStart already shows the
+    # new argv, MainPID is still the old process), changed after it started: the later of the two counts.
+    changed_at = _latest((ledger or {}).get("installed_at"), facts.get("definition_changed_at"))
+    if is_before(started, changed_at):
+        out.append(_drift("stale-process", f"started after {changed_at}", started))
     version = (facts.get("health") or {}).get("version")
     wanted = (ledger or {}).get("version")
     if version is not None and wanted is not None and not same_version(str(version), str(wanted)):
@@ -164,6 +146,17 @@ def _age_drift(spec: RuntimeSpec, facts: dict[str, Any], ledger: dict[str, Any] 
 
 def _manager_drift(facts: dict[str, Any]) -> list[Drift]:
     out = []
+    if facts.get("need_daemon_reload"):
+        unit = facts.get("unit_file")
+        out.append(_drift("definition-not-loaded", "loaded", {
+            "definition": unit,
+            "summary": f"{unit} changed on disk since systemd loaded it (NeedDaemonReload=yes); "
+                       "the restart runs systemctl daemon-reload first"}))
+    others = facts.get("duplicates") or []
+    if others:
+        names = ", ".join(f"{d.get('unit')} ({d.get('definition')}, {d.get('state')})" for d in others)
+        out.append(_drift("duplicate-definition", [], {"definitions": others,
+                                                         "summary": f"the same command is also defined by {names}"}))
     orphans = facts.get("orphans") or []
     if orphans:
         out.append(_drift("orphan", [], [{k: o.get(k) for k in ("cwd", "name", "pid", "script")} for o in orphans]))

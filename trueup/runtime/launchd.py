@@ -1,11 +1,17 @@
-"""launchd: the job's plist (plistlib) and ``launchctl list`` (tab-separated PID, Status, Label)."""
+"""launchd: the job's plist (plistlib) and ``launchctl list`` (tab-separated PID, Status, Label).
+
+Other plists beside the definition that run the same program on the same files are reported (two generations
+of one job, both loaded at login); one renamed ``.plist.disabled`` or marked ``Disabled`` is retired, not drift.
+"""
 
 from __future__ import annotations
 
 import plistlib
+import posixpath
 from datetime import UTC, datetime
 from typing import Any
 
+from trueup.runtime.commands import same_command
 from trueup.runtime.spec import RuntimeSpec
 from trueup.runtime.times import iso_from_datetime
 from trueup.runtime.transport import Transport, Unreachable
@@ -26,10 +32,42 @@ def parse_plist(data: bytes) -> dict[str, Any]:
     return {
         "command": args,
         "cwd": plist.get("WorkingDirectory"),
+        "disabled": plist.get("Disabled") is True,
         "label": plist.get("Label"),
         # Only the program is a path that must exist; later arguments (/health, URLs, flags) are data.
         "program": program,
     }
+
+
+MAX_PEERS = 200  # plists read beside the definition (one read each): a LaunchAgents directory holds tens
+
+
+def _plists_beside(path: str, transport: Transport) -> list[str]:
+    """The other ``*.plist`` files in the definition's directory (a ``.plist.disabled`` is not one: retired)."""
+    script = 'for f in "$1"/*.plist; do [ -f "$f" ] && printf "%s\\n" "$f"; done; true'
+    result = transport.run(["sh", "-c", script, "sh", posixpath.dirname(path)], timeout=15)
+    listed = [line for line in result.stdout.splitlines() if line and line != path] if result.ok else []
+    return sorted(listed)[:MAX_PEERS]
+
+
+def duplicates(spec: RuntimeSpec, definition: dict[str, Any], transport: Transport,
+               jobs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Other enabled plists beside the definition whose program and arguments are this one's (two generations
+    of one job, both loaded at login)."""
+    mine = definition.get("command") or []
+    out = []
+    for path in _plists_beside(spec.definition, transport) if mine else []:
+        data = transport.read_bytes(path)
+        try:
+            other = parse_plist(data) if data is not None else None
+        except ValueError:
+            continue  # not a job launchd would load either
+        if other is None or other["disabled"] or other["label"] == definition.get("label"):
+            continue
+        if same_command(mine, definition.get("cwd"), other["command"], other["cwd"]):
+            state = "loaded" if other["label"] in jobs else "not loaded"
+            out.append({"definition": path, "state": state, "unit": other["label"]})
+    return out
 
 
 def _int_or_none(text: str) -> int | None:
@@ -79,11 +117,15 @@ def observe_launchd(spec: RuntimeSpec, transport: Transport) -> dict[str, Any]:
             try:
                 definition = parse_plist(data)
             except ValueError as exc:
-                definition = {"command": [], "cwd": None, "label": None, "program": None, "invalid": str(exc)}
+                definition = {"command": [], "cwd": None, "disabled": False, "label": None, "program": None,
+                              "invalid": str(exc)}
     result = transport.run(["launchctl", "list"], timeout=15)
     if not result.ok:
         raise Unreachable(f"launchctl list failed on {transport.describe()}: {result.first_error_line()}")
-    facts = launchd_facts(definition, parse_list(result.stdout).get(spec.service), spec.definition)
+    jobs = parse_list(result.stdout)
+    facts = launchd_facts(definition, jobs.get(spec.service), spec.definition)
+    if definition is not None and "invalid" not in definition:
+        facts["duplicates"] = duplicates(spec, definition, transport, jobs)
     if facts.get("pid"):
         started = transport.run(start_time_argv(facts["pid"]), timeout=10)
         try:

@@ -35,6 +35,28 @@ class RestartResult:
     after: dict[str, Any]
     saved: bool = False
     health_version: str | None = None
+    verb: str = "restarted"  # "started": a stopped systemd unit, started with the manager's start verb
+    reloaded: bool = False  # systemd definitions reloaded (daemon-reload) first
+
+
+def _systemd_scope(spec: RuntimeSpec) -> list[str]:
+    return ["--user"] if spec.scope == "user" else []
+
+
+def _systemd_verb(facts: dict[str, Any]) -> str:
+    """``start`` for a unit that is not running (the manager's start verb), ``restart`` for one that is."""
+    return "restart" if facts.get("status") in ("running", "starting") else "start"
+
+
+def _reload_definitions(spec: RuntimeSpec, facts: dict[str, Any], transport: Transport, label: str) -> bool:
+    """``systemctl daemon-reload`` when the unit file changed since systemd loaded it; else a restart would run
+    the old definition again. Whether it reloaded."""
+    if spec.manager != "systemd" or not facts.get("need_daemon_reload"):
+        return False
+    result = transport.run(["systemctl", *_systemd_scope(spec), "daemon-reload"], timeout=60)
+    if not result.ok:
+        raise TrueupError(f"daemon-reload before restarting {label} failed: {result.first_error_line()}")
+    return True
 
 
 def _restart_argv(spec: RuntimeSpec, facts: dict[str, Any], transport: Transport) -> list[str]:
@@ -43,7 +65,7 @@ def _restart_argv(spec: RuntimeSpec, facts: dict[str, Any], transport: Transport
         target = str(facts["pm_id"]) if facts.get("pm_id") is not None else spec.service
         return [pm2.pm2_binary(spec, transport), "restart", target, "--update-env"]
     if spec.manager == "systemd":
-        return ["systemctl", *(["--user"] if spec.scope == "user" else []), "restart", "--", spec.service]
+        return ["systemctl", *_systemd_scope(spec), _systemd_verb(facts), "--", spec.service]
     if spec.manager == "docker" and spec.compose_file:  # recreated from its compose file, on the image it declares
         from trueup.runtime.docker import compose_argv
 
@@ -110,6 +132,7 @@ def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None)
     if spec.manager == "pm2":
         should_save = save if save is not None else _pm2_saved_in_sync(spec, transport)
     env = pm2.pm2_env(spec) if spec.manager == "pm2" else None
+    reloaded = _reload_definitions(spec, before.facts, transport, label)
     result = transport.run(_restart_argv(spec, before.facts, transport), env=env, timeout=max(timeout, 5))
     if not result.ok:
         raise TrueupError(f"restart of {label} failed on {before.where}: {result.first_error_line()}")
@@ -134,6 +157,9 @@ def restart(spec: RuntimeSpec, *, timeout: float = 30, save: bool | None = None)
         after=restart_preconditions(now),
         saved=saved,
         health_version=(now.facts.get("health") or {}).get("version"),
+        verb=("recreated" if spec.compose_file
+              else "started" if spec.manager == "systemd" and _systemd_verb(before.facts) == "start" else "restarted"),
+        reloaded=reloaded,
     )
 
 
@@ -162,6 +188,7 @@ def run(action: Action, ctx: ApplyContext) -> None:
         ctx.notes.append(f"saved the process list with {rspec.service} ({rspec.manager}, {where})")
         return
     result = restart(rspec, save=True if action.details.get("save") else None)
-    ctx.notes.append(f"restarted {result.service} ({result.manager}, {result.where})"
+    ctx.notes.append(("reloaded the unit definitions, " if result.reloaded else "")
+                     + f"{result.verb} {result.service} ({result.manager}, {result.where})"
                      + (f"; health reports {result.health_version}" if result.health_version else "")
                      + ("; saved the process list" if result.saved else ""))
