@@ -47,3 +47,21 @@ def test_a_provider_that_writes_while_planning_fails_the_plan(installed, monkeyp
     code, _, err = installed.run("plan")
     assert code == 1 and "internal error" in err and "PlanWroteError" in err
     assert victim.read_bytes() == before
+
+
+def test_the_interpreters_bytecode_cache_is_not_a_write_plan_makes(tmp_path, monkeypatch):
+    """Where PYTHONDONTWRITEBYTECODE is unset, importing a module lazily during a plan writes its __pycache__/*.pyc
+    (temp file, rename, maybe the directory): that must not fail the plan; a file beside it still does."""
+    import importlib
+    import sys
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    package = tmp_path / "lazy_mod_for_guard"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with planning(tmp_path / "state"):
+        module = importlib.import_module("lazy_mod_for_guard")
+        with pytest.raises(PlanWroteError):
+            (package / "__pycache__" / "notes.txt").write_text("x")
+    assert module.VALUE == 42 and list((package / "__pycache__").glob("__init__.*.pyc"))

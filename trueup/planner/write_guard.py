@@ -30,11 +30,26 @@ class PlanWroteError(RuntimeError):
     """A bug: plan tried to change something it observes."""
 
 
+def _bytecode_cache(text: str, making_dir: bool) -> bool:
+    """The interpreter's own cache of a module trueup imports lazily (``__pycache__/x.cpython-311.pyc``, written
+    through a temp file and a rename): not something plan observes, and a stale one is rewritten wherever
+    PYTHONDONTWRITEBYTECODE is unset."""
+    prefix = sys.pycache_prefix
+    if prefix and (text == os.path.abspath(prefix) or text.startswith(os.path.abspath(prefix) + os.sep)):
+        return True
+    parent, name = os.path.split(text)
+    if making_dir:
+        return name == "__pycache__"
+    return os.path.basename(parent) == "__pycache__" and (name.endswith(".pyc") or ".pyc." in name)
+
+
 def _check(path: object, *, making_dir: bool = False) -> None:
     if isinstance(path, int) or path is None or _allowed is None:
         return
     text = os.path.abspath(os.fsdecode(path))
     if text == os.devnull or any(text == root or text.startswith(root + os.sep) for root in _allowed):
+        return
+    if _bytecode_cache(text, making_dir):
         return
     if making_dir and any(root.startswith(text + os.sep) for root in _allowed):
         return  # the parents of those directories (the state dir) may be created
