@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from trueup.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, LINE_LIMIT, SOFT_LIMIT, TrueupError, one_line
-from trueup.output import print_line, print_lines, rich_console
+from trueup.output import print_line, print_lines
 
 # suggest_commands off: click already suggests ("Did you mean 'plan'?"); typer's own would say it twice.
 APP_SETTINGS = dict(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -68,6 +68,7 @@ def plan(
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="exit 2 when there is drift, 0 when none")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", "--paranoid", help="hash every file; neither read nor write the stat cache (history records the run as full-hash)")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="with --detailed-exitcode: warnings exit 2 too")] = False,
+    read_only: Annotated[bool, typer.Option("--read-only", help="write nothing of trueup's own either (no stat cache, lineage or history): Ansible's check mode")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
     """Observe (read-only), classify drift, and propose actions.
@@ -83,7 +84,7 @@ def plan(
         plans.check_destination(out)  # before the work of planning
     to_stdout = out is not None and plans.is_stdin(out)
     document = make_plan(_workspace(workspace), components or None, use_cache=not no_cache,
-                         quiet=as_json or bool(_state.get("quiet")))
+                         quiet=as_json or bool(_state.get("quiet")), read_only=read_only)
     if out is not None:
         plans.write(out, document)  # '-': then the document is all that goes to stdout
     if as_json and not to_stdout:
@@ -229,33 +230,6 @@ def apply(
 
 
 @app.command()
-def fleet(
-    plan_files: Annotated[list[Path], typer.Argument(metavar="PLAN...", help="plan documents from many hosts")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the summary rows as JSON")] = False,
-    as_html: Annotated[bool, typer.Option("--html", help="one self-contained HTML page (no network)")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write the view to this file instead of stdout")] = None,
-) -> int:
-    """Summarise plans from many hosts: versions, local patches, stale processes, unreviewed backups.
-
-    Example: trueup fleet plans/*.json
-    """
-    import json
-
-    from trueup.fleet import render, summarise
-
-    rows = summarise(plan_files)
-    if as_json:
-        _write_view(json.dumps(rows, indent=2, sort_keys=True) + "\n", out)
-    elif as_html:
-        from trueup.planner.render_html import fleet_html
-
-        _write_view(fleet_html(rows), out)
-    else:
-        rich_console().print(render(rows))
-    return EXIT_DRIFT if any(r["drift"] for r in rows) else EXIT_OK
-
-
-@app.command()
 def history(
     component: Annotated[Optional[str], typer.Argument(help="a component (default: a summary of all)")] = None,
     unit: Annotated[Optional[str], typer.Argument(metavar="[PATH|ENTRY|SERVICE]", help="one unit of it (default: its files as one set)")] = None,
@@ -393,3 +367,4 @@ def console() -> None:
 
 # Setting up and checking a workspace, and serving agents: registered on the same app (cli_setup.py).
 from trueup import cli_setup  # noqa: E402,F401  (after app and the helpers it uses exist)
+from trueup import cli_fleet  # noqa: E402,F401  (trueup fleet: the summary of many hosts' plans)

@@ -178,6 +178,8 @@ FLEET_COLUMNS = ("host", "component", "status", "installed", "source", "local pa
 
 def _fleet_cell(row: dict[str, Any], column: str) -> str:
     value = row.get(column.replace(" ", "_"))
+    if column == "host":  # the label tells apart plan files of one host; a last known plan is marked stale
+        value = (row.get("label") or value) + (" (stale)" if row.get("stale") and row.get("plan") else "")
     if column == "warnings":
         return escape("; ".join(value or [])) or "0"
     return escape(str(value if value is not None else "-"))
