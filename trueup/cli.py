@@ -185,11 +185,17 @@ def approve(
     types: Annotated[Optional[list[str]], typer.Option("--type", help="approve the actions of this type in every group that offers one")] = None,
     with_gates: Annotated[bool, typer.Option("--with-gates", help="also approve the recommended action of each drift gating an approved upgrade")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print what was approved as JSON")] = False,
+    policy: Annotated[bool, typer.Option("--policy", help="approve what trueup.yaml's policy allows, naming the rule (README, Policy)")] = False,
+    workspace: WorkspaceOpt = None,
 ) -> int:
     """Write approvals into a plan file (atomically). Approvals do not change the plan hash.
 
     Example: trueup approve plan.json --all --type cleanup-backups
     """
+    if policy:
+        from trueup.cli_policy import approve_command
+
+        return approve_command(plan_file, workspace, as_json, manual=bool(ids or all_ or types or with_gates))
     from trueup.actions.approve import approve_in_file, render_approval
 
     approval = approve_in_file(plan_file, ids or [], all_=all_, types=types or [], with_gates=with_gates)
@@ -208,12 +214,17 @@ def apply(
     approve_ids: Annotated[Optional[list[str]], typer.Option("--approve", metavar="ID", help="also approve this action")] = None,
     approve_all: Annotated[bool, typer.Option("--approve-all", help="approve every recommended action")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print what was applied and what drift remains as JSON")] = False,
+    policy: Annotated[bool, typer.Option("--policy", help="approve what the policy allows, then apply; each plan once")] = False,
     workspace: WorkspaceOpt = None,
 ) -> int:
     """Carry out the approved actions of a plan; refuses an altered or stale plan.
 
     Example: trueup apply plan.json   (or: trueup plan -o - | trueup apply - --approve-all)
     """
+    if policy:
+        from trueup.cli_policy import apply_command
+
+        return apply_command(plan_file, workspace, as_json, manual=bool(approve_ids or approve_all))
     from trueup.actions.apply import apply_plan
     from trueup.actions.report import render_report, report_json
     from trueup.planner import document as plans
@@ -368,3 +379,4 @@ def console() -> None:
 # Setting up and checking a workspace, and serving agents: registered on the same app (cli_setup.py).
 from trueup import cli_setup  # noqa: E402,F401  (after app and the helpers it uses exist)
 from trueup import cli_fleet  # noqa: E402,F401  (trueup fleet: the summary of many hosts' plans)
+from trueup import cli_policy  # noqa: E402,F401  (policy explain; approve/apply --policy call into it)

@@ -68,6 +68,7 @@ class Workspace:
     require_verified: bool
     components: tuple[ComponentSpec, ...]
     history: dict = Factory(dict)  # retention of the history database: keep_days, keep_runs
+    policy: dict | None = None  # trueup.yaml's policy: as written; trueup/policy reads it (load_policy)
 
     def component(self, name: str) -> ComponentSpec:
         for spec in self.components:
@@ -302,6 +303,7 @@ def load_workspace(root: Path) -> Workspace:
         require_verified=bool(document.get("require_verified", False)),
         components=tuple(sorted(components, key=lambda c: c.name)),
         history=dict(document.get("history") or {}),
+        policy=_plain(document["policy"]) if document.get("policy") is not None else None,
     )
 
 

@@ -70,7 +70,10 @@ def problems(root: Path) -> list[tuple[str, str]]:
                 found.append((exc.message, exc.hint or ""))
     if not found:
         try:  # what only the whole workspace shows: duplicate names, include patterns, the state dir
-            m.load_workspace(root)
+            workspace = m.load_workspace(root)
+            from trueup.policy import load_policy  # what the schema cannot say of policy: (cron, time zones)
+
+            load_policy(workspace)
         except TrueupError as exc:
             found.append((exc.message, exc.hint or ""))
     return found[:MAX_PROBLEMS]

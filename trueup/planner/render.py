@@ -208,6 +208,9 @@ def _action_line(action: dict[str, Any], id_width: int) -> str:
     target = targets_label(action)
     if action.get("details", {}).get("resolution"):  # one drift offering a type twice: say which way this is
         target = f"{action['details']['resolution']}: {target}"
+    by = action.get("approved_by") if action["approved"] else None
+    if isinstance(by, dict):  # approved by a policy rule (approve --policy): which one, so a reviewer can see why
+        target += f"   (approved by policy rule {by.get('rule')}: {by.get('name')})"
     return f"{check} {action['id']:<{id_width}} {marker}{action['type']:<16} {target}"
 
 
