@@ -41,12 +41,13 @@ def test_tools_are_read_only_and_answer_valid_plans(installed):
     installed.run("plan", "-o", str(installed.root / "saved.json"))
     before = _tree_bytes(installed.root)
 
-    tools, (plan, show, diff, bad) = anyio.run(_session_calls, installed.root, [
+    tools, (plan, show, diff, bad, verify, explain) = anyio.run(_session_calls, installed.root, [
         ("plan", {}), ("show", {"plan_file": "saved.json"}), ("diff", {"component": "app"}),
-        ("plan", {"components": ["no-such-component"]})])
+        ("plan", {"components": ["no-such-component"]}), ("verify", {}), ("policy_explain", {"plan_file": "saved.json"})])
 
     names = {t.name for t in tools.tools}
-    assert names == {"plan", "show", "diff", "fleet_summary", "history"}  # no apply, approve or init: none exists
+    assert names == {"plan", "show", "diff", "fleet_summary", "history", "verify", "policy_explain"}  # no apply,
+    # approve or init: none exists
     assert all(t.annotations and t.annotations.read_only_hint for t in tools.tools)
     assert all(t.output_schema for t in tools.tools)
     plan_tool = next(t for t in tools.tools if t.name == "plan")
@@ -58,6 +59,11 @@ def test_tools_are_read_only_and_answer_valid_plans(installed):
     assert show.structured_content["plan_hash"] == json.loads((installed.root / "saved.json").read_text())["plan_hash"]
     assert "+const b = 20;" in diff.structured_content["diffs"][0]["diff"]["text"]
     assert bad.is_error and "no component named 'no-such-component'" in bad.content[0].text
+    assert not verify.is_error, verify.content
+    [verdict] = verify.structured_content["components"]  # installed by trueup from a local, unsigned source
+    assert verdict["component"] == "app" and verdict["verdict"]
+    assert not explain.is_error and explain.structured_content["policy"] is False  # no policy: nothing by rule
+    assert {d["effect"] for d in explain.structured_content["decisions"]} == {"require-approval"}
 
     assert _tree_bytes(installed.root) == before  # nothing written: no cache, memo, lineage, history or plan file
 

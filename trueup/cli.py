@@ -380,3 +380,4 @@ def console() -> None:
 from trueup import cli_setup  # noqa: E402,F401  (after app and the helpers it uses exist)
 from trueup import cli_fleet  # noqa: E402,F401  (trueup fleet: the summary of many hosts' plans)
 from trueup import cli_policy  # noqa: E402,F401  (policy explain; approve/apply --policy call into it)
+from trueup import cli_verify  # noqa: E402,F401  (trueup verify: provenance proven offline)

@@ -123,7 +123,7 @@ def schema(
 
 @app.command()
 def mcp(workspace: WorkspaceOpt = None) -> int:
-    """Serve read-only tools (plan, show, diff, fleet_summary, history) to agents over MCP on stdio.
+    """Serve read-only tools (plan, show, diff, fleet_summary, history, verify, policy_explain) to agents over MCP on stdio.
 
     Example: trueup mcp -w ~/zylos-ops   (in an MCP client's server config). Needs the optional extra: pip install 'trueup[mcp]'. There is no apply tool: nothing served changes anything.
     """

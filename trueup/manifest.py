@@ -54,6 +54,9 @@ class ComponentSpec:
     origin: str  # "trueup.yaml:12", for messages
     # install.modes: "exact" compares every permission bit; by default only the executable bit (as git does).
     exact_modes: bool = False
+    # Provenance (trueup/provenance/): whose signatures count, and what an install or upgrade must be.
+    trust: dict | None = None
+    require: str = "any"
 
     @property
     def backup_patterns(self) -> tuple[str, ...]:
@@ -221,6 +224,8 @@ def _component(raw: CommentedMap, root: Path, origin: str) -> ComponentSpec:
         digest=hashlib.sha256(canonical_json(plain).encode()).hexdigest(),
         origin=origin,
         exact_modes=install.get("modes") == "exact",
+        trust=plain.get("trust"),
+        require=plain.get("require", "any"),
     )
 
 

@@ -35,7 +35,7 @@ def build_server(workspace_dir: Path | None = None):
     server = MCPServer(name="trueup", version=__version__,
                        instructions="Read-only views of what this machine really runs: plan (drift and proposed "
                                     "actions), show (a saved plan), diff (live content against the installed "
-                                    "version), fleet_summary and history. Nothing here changes anything.")
+                                    "version), fleet_summary, history, verify (provenance) and policy_explain. Nothing here changes anything.")
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                 open_world_hint=False)
 
@@ -80,7 +80,29 @@ def build_server(workspace_dir: Path | None = None):
         data, _ = history_command(workspace(), component, unit)
         return {"history": data}
 
-    for fn in (plan, show, diff, fleet_summary, history):
+    def verify(component: str | None = None) -> dict[str, Any]:
+        """Where the installed bytes came from, proven offline: each component's verdict (verified-signed,
+        pinned-unsigned, local-unverified, mismatch, ...), signer, moved tags and the files that differ."""
+        from trueup.provenance import report
+
+        ws = workspace()
+        return report.document(ws, report.verify_workspace(ws, [component] if component else None))
+
+    def policy_explain(plan_file: str, at: str | None = None) -> dict[str, Any]:
+        """The workspace policy's decision for every action of a saved plan (auto, require-approval or deny) and
+        the rule that decided; at: decide as of this ISO time (windows, soak). Approves nothing."""
+        from trueup.cli_policy import _now
+        from trueup.planner import document as plans
+        from trueup.policy import decide, load_policy, load_state
+
+        ws = workspace()
+        path = Path(plan_file) if Path(plan_file).is_absolute() else ws.root / plan_file
+        document, now = plans.load(path).document, _now(at)
+        policy = load_policy(ws)
+        return {"plan_hash": document["plan_hash"], "at": now.isoformat(), "policy": policy is not None,
+                "decisions": [d.to_json() for d in decide(document, policy, now, load_state(ws.state_dir))]}
+
+    for fn in (plan, show, diff, fleet_summary, history, verify, policy_explain):
         server.add_tool(_clean_errors(fn), annotations=read_only, structured_output=True)
     plan_schema = _plan_schema()
     for name in ("plan", "show"):

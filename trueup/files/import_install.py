@@ -73,11 +73,13 @@ def run(action: Action, ctx: FilesContext) -> None:
         fact = live.get(rel) or observe_in_root(spec.install_path, rel)
         note = "not in the source at import" if kind == NOT_IN_SOURCE else "differed from the source at import"
         ledger["accepted"][rel] = {"fact": fact.to_json(), "accepted_at": now, "note": note}
-    if accept:
-        ledger["provenance"] = {"status": "local/unverified", "repo": spec.repo, "commit": commit,
-                                "verified_by": f"import: {_n(len(accept), 'path')} {'differs' if len(accept) == 1 else 'differ'} from the source"}
-    else:
-        ledger["provenance"]["verified_by"] = "import: every file equals the source"
+    verified_by = (f"import: {_n(len(accept), 'path')} {'differs' if len(accept) == 1 else 'differ'} from the source"
+                   if accept else "import: every file equals the source")
+    # With differences the install stays local-unverified until an upgrade (or an equal tree) proves otherwise.
+    from trueup.provenance.check import record
+
+    ledger["provenance"] = record(spec, ctx.workspace.root, ctx.source.repo, ref, commit, imported=bool(accept),
+                                  verified_by=verified_by)
     ctx.ledger = ledger
     if spec.config:
         # Adoption of the config files too: entries equal to the template the plan compared them with (the

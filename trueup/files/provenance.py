@@ -1,24 +1,9 @@
-"""`provenance` drift: an install trueup cannot vouch for, or whose installed commit the source no longer has.
+"""`provenance` drift as the ledger records it (unverified, commit-missing): now kept in trueup/provenance/.
 
-Counted as drift only when the workspace sets ``require_verified``; otherwise listed as information.
+The full, offline check (signatures, moved tags, the install bound to the signed tree) is the provenance
+provider's; this name stays for the files provider's diff and its tests.
 """
 
-from __future__ import annotations
+from trueup.provenance.recorded import diff_provenance
 
-from typing import Any
-
-from trueup.files.snapshot import SourceFacts
-from trueup.model.plan import Drift, DriftClass
-
-
-def diff_provenance(ledger: dict[str, Any] | None, source: SourceFacts, require_verified: bool) -> list[Drift]:
-    if ledger is None:
-        return []
-    provenance = ledger["provenance"]
-    if provenance["status"] != "verified":
-        return [Drift(DriftClass.PROVENANCE, "unverified", None, "verified",
-                      {"status": provenance["status"], "verified_by": provenance["verified_by"]}, require_verified)]
-    if not source.installed_commit_exists:
-        return [Drift(DriftClass.PROVENANCE, "commit-missing", None, ledger["source"]["commit"],
-                      "not in the source repository", require_verified)]
-    return []
+__all__ = ["diff_provenance"]

@@ -245,10 +245,12 @@ def run(action: Action, ctx: FilesContext) -> None:
 
     ledger.update(version=details["to"]["version"], installed_at=ledgers.now_iso(), installer=ledgers.INSTALLER)
     ledger["source"] = {"repo": spec.repo, "ref": spec.ref, "commit": new}
-    if ledger["provenance"]["status"] == "verified" or installing:
-        ledger["provenance"] = {"status": "verified", "repo": spec.repo, "commit": new, "verified_by": "installed-by-trueup"}
-    else:
-        ledger["provenance"]["commit"] = new
+    # The ref's signature as it is now (offline, git alone); the bytes are the commit's: each was checked as written,
+    # so an import's local/unverified status ends here (its accepted differences stay accepted, and listed).
+    from trueup.provenance.check import record
+
+    ledger["provenance"] = record(spec, ctx.workspace.root, ctx.source.repo, spec.ref, new, imported=False,
+                                  verified_by="installed-by-trueup")
     by_path = {g.path: g for g in spec.generated}
     for rel in details.get("regenerate", []):
         generate(ctx, by_path[rel])

@@ -61,6 +61,10 @@ def proposals_now(workspace: Workspace, spec: ComponentSpec, notify: Callable[[s
         blob_memo.check(cache, {d.entry.blob: d.sha256 for d in snap.desired.values()}, notify)
     drift = files.diff(spec, snap, require_verified=workspace.require_verified)
     proposed = files.propose(spec, snap, drift)
+    if spec.require != "any":  # an upgrade to a ref require: refuses is withheld, as plan withholds it
+        from trueup import provenance
+
+        proposed = provenance.guard(spec, provenance.observe(spec, evolve(ctx, basis=basis)), proposed)
     if with_config:
         csnap = config.observe(spec, evolve(ctx, basis=basis))
         proposed += config.propose(spec, csnap, config.diff(spec, csnap))

@@ -9,7 +9,7 @@ from typing import Any
 
 from attrs import evolve
 
-from trueup import config, files, history, runtime
+from trueup import config, files, history, provenance, runtime
 from trueup.errors import ManifestError
 from trueup.files import content
 from trueup.manifest import ComponentSpec, Workspace
@@ -28,7 +28,7 @@ def _status(drift: list[Drift], ledger: dict[str, Any] | None, install_exists: b
 
 
 # The providers after files, which observes the basis (source, commit, ledger) they build on.
-BUILT_ON_FILES = (config, runtime)
+BUILT_ON_FILES = (config, runtime, provenance)
 
 
 def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
@@ -41,6 +41,8 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
                 **{p: p.diff(spec, snapshots[p]) for p in BUILT_ON_FILES}}
     drift = [d for items in drift_of.values() for d in items]
     proposed = [a for p, snap in snapshots.items() for a in p.propose(spec, snap, drift_of[p])]
+    # require: withholds an upgrade to a ref it refuses; a moved tag's upgrade is filed under it, not recommended.
+    proposed = provenance.guard(spec, snapshots[provenance], proposed)
     # An upgrade changes what the declared service runs: the same plan carries the restart it will need.
     proposed = runtime.with_upgrade(spec, snapshots[runtime], proposed)
     # What each file action changes, as content: read only for the paths drift names, within the plan's budget.

@@ -113,6 +113,11 @@ def describe(item: dict[str, Any]) -> str:
 
         step = operator_step(item["class"], kind, actual)
         return _runtime(item) + (f" — {step}" if step else "")
+    if item["class"] == "provenance" and kind in ("moved-tag", "mismatch") and isinstance(actual, dict):
+        if kind == "moved-tag":  # trueup/provenance: a supply-chain red flag, with both commits
+            return (f"moved tag: {actual.get('tag')} now names {actual.get('now')}, installed "
+                    f"{actual.get('installed')} — approve its upgrade by id only if the move is legitimate")
+        return "mismatch: not the installed commit's tree: " + ", ".join(f"{p} ({how})" for p, how in actual.items())
     if kind == "outdated":
         return f"installed {_short(actual)}, source is {_short(expected)}"
     if kind == "not-installed":
@@ -326,6 +331,18 @@ def accepted_paths(comp: dict[str, Any]) -> list[str]:
     return [str(path) for path in accepted] if isinstance(accepted, list) else []
 
 
+def provenance_line(comp: dict[str, Any]) -> str | None:
+    """The component's provenance verdict as plan found it (trueup/provenance), when it checked one."""
+    facts = comp.get("facts")
+    found = facts.get("provenance") if isinstance(facts, dict) else None
+    if not isinstance(found, dict) or not found.get("verdict"):
+        return None
+    text = f"{found['verdict']} ({found.get('ref')}"
+    if found.get("signer"):
+        text += f", signed by {found['signer']} with {found.get('fingerprint')}"
+    return text + ")"
+
+
 def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[str, str | None]]:
     """Lines of (text, rich style); the CLI decides whether styles become colour."""
     lines: list[tuple[str, str | None]] = []
@@ -337,6 +354,9 @@ def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[
                       f"bold {STATUS_STYLE.get(status, '')}".strip()))
         for warning in comp.get("warnings", []):
             lines.append((f"  warning: {warning['message']}", "yellow"))
+        proven = provenance_line(comp)
+        if proven:
+            lines.append((f"  provenance: {proven}", "dim"))
         for warning in history_warnings(document, comp["name"]):  # the past (meta.history), not drift
             try:
                 lines.append((f"  history: {warning.get('path') or '(component)'}: {warning.get('kind')}: "
