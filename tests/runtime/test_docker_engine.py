@@ -5,6 +5,8 @@ container (its Config.Image still says the tag) is image-drift."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ruamel.yaml import YAML
 
@@ -63,6 +65,16 @@ def test_declared_306_live_303_with_both_registry_digests(docker: DockerEngine, 
     assert pinned.kind == "image-drift" and pinned.actual["summary"].startswith("3.0.3 running, 3.0.6 declared")
     [absent] = drift_of({"service": "honcho-api", "image": f"{repo}:9.9.9"}, tmp_path)
     assert absent.kind == "image-drift" and "not on this engine" in absent.actual["summary"]
+
+    # Declared by digest, the digest is the image's provenance: plan's facts and show say whether it runs.
+    for digest, running in ((live_digest, True), (declared_digest, False)):
+        project = _workspace(tmp_path, [{"name": "honcho", "dir": "honcho", "manager": "docker",
+                                         "service": "honcho-api", "image": digest}])
+        code, out, err = project.run("plan", "--json")
+        [component] = json.loads(out)["components"]
+        assert component["facts"]["runtime"]["image_provenance"] == {"pinned": digest, "running": running}, err
+        code, out, err = project.run("plan")
+        assert f"image pinned by digest {digest}: {'running it' if running else 'NOT running it'}" in out, out + err
 
 
 def test_missing_stopped_restarting_unhealthy(docker: DockerEngine, tmp_path):

@@ -333,14 +333,16 @@ def accepted_paths(comp: dict[str, Any]) -> list[str]:
 
 def provenance_line(comp: dict[str, Any]) -> str | None:
     """The component's provenance verdict as plan found it (trueup/provenance), when it checked one."""
-    facts = comp.get("facts")
-    found = facts.get("provenance") if isinstance(facts, dict) else None
-    if not isinstance(found, dict) or not found.get("verdict"):
-        return None
-    text = f"{found['verdict']} ({found.get('ref')}"
-    if found.get("signer"):
-        text += f", signed by {found['signer']} with {found.get('fingerprint')}"
-    return text + ")"
+    facts = comp.get("facts") if isinstance(comp.get("facts"), dict) else {}
+    found, runtime = facts.get("provenance"), facts.get("runtime")
+    image = runtime.get("image_provenance") if isinstance(runtime, dict) else None
+    parts = []
+    if isinstance(found, dict) and found.get("verdict"):
+        signed = f", signed by {found['signer']} with {found.get('fingerprint')}" if found.get("signer") else ""
+        parts.append(f"{found['verdict']} ({found.get('ref')}{signed})")
+    if isinstance(image, dict):  # a Docker image declared by digest: its provenance is that digest
+        parts.append(f"image pinned by digest {image.get('pinned')}: " + ("running it" if image.get("running") else "NOT running it"))
+    return "; ".join(parts) or None
 
 
 def human(document: dict[str, Any], plan_file: str | None = None) -> list[tuple[str, str | None]]:

@@ -138,8 +138,14 @@ def warnings(spec: ComponentSpec, snapshot) -> list[PlanWarning]:
 def facts(snapshot) -> dict[str, Any]:
     if snapshot is None:
         return {}
-    _, robs, _ = snapshot
-    return {"runtime": {"manager": robs.manager, "where": robs.where, **robs.facts}}
+    rspec, robs, _ = snapshot
+    found = {"manager": robs.manager, "where": robs.where, **robs.facts}
+    if rspec.manager == "docker" and rspec.image and "@sha256:" in rspec.image and robs.facts.get("present"):
+        # An image declared by digest carries that digest as its provenance: is the container running those bytes?
+        from trueup.runtime.docker import image_matches
+
+        found["image_provenance"] = {"pinned": rspec.image, "running": image_matches(rspec.image, robs.facts)}
+    return {"runtime": found}
 
 
 def unobserved(snapshot) -> str | None:
