@@ -291,6 +291,54 @@ def ratios(r: dict[str, dict]) -> list[tuple[str, float]]:
     return out
 
 
+def watch_rows(base: Path, sizes: str, runs: int) -> list[str]:
+    """benchmarks/watch.py on each size's workspace."""
+    import watch  # benchmarks/watch.py (this script's directory is on sys.path)
+
+    rows = []
+    for size in filter(None, sizes.split(",")):
+        ws = workspace(base, size)
+        rows += [f"### trueup watch, {size} files", "", *watch.bench(ws, TRUEUP, runs), ""]
+        print("\n".join(rows), file=sys.stderr)
+    return rows
+
+
+def provenance_rows(base: Path, runs: int, components: int = 50, files: int = 40) -> list[str]:
+    """`trueup verify` on ``components`` installs, each from its own source with an SSH-signed tag (40 files of
+    4 KB), against the peers it stands in for, timed in the same run: `git verify-tag` of every tag alone, and
+    `sha256sum -c` of every installed file alone (trueup verify does both, and binds the bytes to the tree)."""
+    ws = base / "provenance"
+    keys = ws / "keys"
+    keys.mkdir(parents=True)
+    sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", str(keys / "signer")])
+    (ws / "allowed_signers").write_text(f'bench@example.invalid namespaces="git" {(keys / "signer.pub").read_text()}')
+    lines = ["version: 1", "state_dir: .trueup-state", "components:"]
+    for n in range(components):
+        src = ws / "src" / f"c{n:02d}"
+        sh(gen(str(src), f"--files {files}", f"--bytes {files * 4096}", f"--seed {n}"))
+        sh(GIT + ["init", "-q", str(src)])
+        sh(GIT + ["add", "-A"], cwd=src)
+        sh(GIT + ["commit", "-qm", "v1"], cwd=src)
+        sh(GIT + ["-c", "gpg.format=ssh", "-c", f"user.signingkey={keys / 'signer'}", "tag", "-s", "-m", "v1", "v1"],
+           cwd=src)
+        lines += [f"  - name: c{n:02d}", f"    source: {{repo: src/c{n:02d}, ref: v1}}",
+                  f"    install: {{path: installed/c{n:02d}}}", "    trust: {allowed_signers: allowed_signers}",
+                  "    require: signed"]
+    (ws / "trueup.yaml").write_text("\n".join(lines) + "\n")
+    sh(f"{TRUEUP} plan -o p.json; {TRUEUP} approve p.json --all && {TRUEUP} apply p.json", cwd=ws)
+    sh(f"cd installed && find . -type f -not -path '*/.trueup/*' -print0 | xargs -0 sha256sum > ../sums", cwd=ws)
+    verify_tags = (f"for d in src/*; do git -C $d -c gpg.format=ssh -c gpg.ssh.allowedSignersFile={ws}/allowed_signers "
+                   "verify-tag v1 || exit 3; done")
+    rows = {f"trueup verify ({components} components, {components * files} files)": timed(f"{TRUEUP} verify", ws, runs),
+            f"git verify-tag x{components}": timed(verify_tags, ws, runs),
+            f"sha256sum -c ({components * files} files)": timed("cd installed && sha256sum --quiet -c ../sums", ws, runs)}
+    names = list(rows)
+    out = [f"### trueup verify, {components} components", "", table(rows), ""]
+    out += [f"- trueup verify / {peer}: **{rows[names[0]]['wall'] / rows[peer]['wall']:.2f}×**" for peer in names[1:]]
+    print("\n".join(out), file=sys.stderr)
+    return out + [""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10k,100k")
@@ -298,6 +346,10 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=Path("/tmp/trueup-bench"))
     ap.add_argument("--out", type=Path, help="write the markdown report here (else stdout)")
     ap.add_argument("--keep", action="store_true", help="keep the generated trees")
+    ap.add_argument("--watch", action="store_true",
+                    help="only trueup watch's rows (edit → alert p50/p99; a plan fed by its events vs git status)")
+    ap.add_argument("--provenance", action="store_true",
+                    help="only the trueup verify rows (50 SSH-signed components; vs git verify-tag x50 and sha256sum -c)")
     ap.add_argument("--drift10k", action="store_true",
                     help="only the many-drift-items rows (2,500 and 10,000 items; a 60,000-file untracked directory)")
     args = ap.parse_args()
@@ -309,6 +361,12 @@ def main() -> None:
     if args.drift10k:
         args.sizes = ""
     try:
+        if args.provenance:
+            report += provenance_rows(args.base, args.runs)
+            args.sizes = ""
+        if args.watch:
+            report += watch_rows(args.base, args.sizes, args.runs)
+            args.sizes = ""
         if args.drift10k or "10k" in args.sizes.split(","):
             drift = {**drift_plan(args.base, 2_500, args.runs), **drift_plan(args.base, 10_000, args.runs),
                      **untracked_dir_plan(args.base, args.runs)}
@@ -321,7 +379,7 @@ def main() -> None:
             print("\n".join(report), file=sys.stderr)
             if not args.keep:
                 shutil.rmtree(args.base / size, ignore_errors=True)
-        small = small_plan(args.base, args.runs * 2) if not args.drift10k else {}
+        small = small_plan(args.base, args.runs * 2) if not (args.drift10k or args.watch or args.provenance) else {}
         if small:
             report += ["### startup", "", table(small), ""]
         if "10k" in results and "100k" in results:

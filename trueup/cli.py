@@ -378,6 +378,7 @@ def console() -> None:
 
 # Setting up and checking a workspace, and serving agents: registered on the same app (cli_setup.py).
 from trueup import cli_setup  # noqa: E402,F401  (after app and the helpers it uses exist)
-from trueup import cli_fleet  # noqa: E402,F401  (trueup fleet: the summary of many hosts' plans)
 from trueup import cli_policy  # noqa: E402,F401  (policy explain; approve/apply --policy call into it)
+from trueup import cli_fleet  # noqa: E402,F401  (trueup fleet: the summary of many hosts' plans)
+from trueup import cli_watch  # noqa: E402,F401  (trueup watch: alerts, and heals by policy, as things drift)
 from trueup import cli_verify  # noqa: E402,F401  (trueup verify: provenance proven offline)

@@ -48,6 +48,8 @@ class ObserveContext:
     basis: Basis | None = None  # None only while the files provider observes
     # Fetch a remote source first (plan); apply checks a plan against the mirror as the plan saw it (no fetch).
     fetch: bool = True
+    # From trueup watch: per install root (absolute path), a ChangedPaths naming all that may have changed.
+    changed: dict[str, Any] | None = None
 
 
 @define

@@ -18,9 +18,15 @@ class LedgerView:
     def __init__(self, install_path: Path, memo_dir: Path | None) -> None:
         self.install_path = install_path
         self.memo_dir = memo_dir
-        self.raw = ledgers.read_bytes(install_path)
-        self.exists = self.raw is not None
-        self.digest = ledgers.digest(self.raw)
+        from trueup.state import resident
+
+        # trueup watch keeps the digest of a ledger it hashed before (document() checks it when it reads the bytes).
+        kept = resident.get("ledger-digest", ledgers.ledger_path(install_path))
+        self.raw = ledgers.read_bytes(install_path) if kept is None else None
+        self.exists = kept is not None or self.raw is not None
+        self.digest = kept if kept is not None else ledgers.digest(self.raw)
+        if kept is None and self.exists:
+            resident.put("ledger-digest", ledgers.ledger_path(install_path), self.digest)
         # Names this ledger (and the schema it was validated against) for the stat cache and the ledger index.
         self.key = ledgers.trust_key(bytes.fromhex(self.digest)) if self.exists else bytes(32)
         self._document: dict[str, Any] | None = None

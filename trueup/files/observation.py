@@ -45,10 +45,19 @@ def _observe_install(spec: ComponentSpec, ctx: ObserveContext, known: LedgerView
     with progress_for(None, ctx.quiet, label=f"observing {spec.name}") as bar:
         tree = observe_tree(spec.install_path, ignore=spec_matcher(spec.ignore), secrets=spec_matcher(spec.secrets),
                             cache_dir=ctx.cache_dir, progress=bar, ledger_key=known.key, ledger_files=known.files,
-                            special=special, meta=remember)
+                            special=special, meta=remember, changed=_changed(spec, ctx))
     state = settled[0] if settled else Settled(spec.install_path, tree, known, special)
     known.release()
     return state.document(), state.live, tree.secrets, tree.blocks
+
+
+def _changed(spec: ComponentSpec, ctx: ObserveContext):
+    """What trueup watch's events say may have changed below this install (None: look at everything)."""
+    if not ctx.changed:
+        return None
+    from trueup.files.changed import root_key
+
+    return ctx.changed.get(root_key(spec.install_path))
 
 
 def _desired(source: Source, ledger: dict[str, Any] | None, commit: str, memo_dir):

@@ -24,7 +24,7 @@ from typing import Any
 
 from trueup.files import fork
 from trueup.files.patterns import Matcher, spec_key
-from trueup.files.walk_worker import Progress, Verdicts, Worker
+from trueup.files.walk_worker import Hint, Progress, Verdicts, Worker
 from trueup.model.facts import FileFact, format_mode
 from trueup.state import stat_cache, stat_records
 from trueup.state.stat_cache import CLEAN, IGNORED, KIND_FILE, KIND_SYMLINK, SECRET, TRACKED
@@ -116,7 +116,7 @@ MetaFn = Callable[[TreeSnapshot], "dict[str, Any] | None"]
 def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | None = None,
                  progress: Progress | None = None, workers: int | None = None, ledger_key: bytes = bytes(32),
                  ledger_files: Callable[[], dict[str, dict[str, Any]]] | None = None,
-                 special: Iterable[str] = (), meta: MetaFn | None = None) -> TreeSnapshot:
+                 special: Iterable[str] = (), meta: MetaFn | None = None, changed: Any = None) -> TreeSnapshot:
     """Observe every entry below ``root`` (read-only; only the stat cache in ``cache_dir`` may be written).
 
     ``cache_dir`` None means no cache at all: everything is hashed and nothing is read or written
@@ -124,7 +124,9 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
     ``ledger_files()`` parses its files, called only when the cache's verdicts cannot be trusted;
     without them every entry is untracked. ``meta(snapshot)`` is what the cache should remember about
     the ledger. ``progress`` is called with the number of entries observed so far. ``workers``
-    overrides the process count (1 = in-process); the result never depends on it.
+    overrides the process count (1 = in-process); the result never depends on it. ``changed`` (a
+    trueup.files.changed.ChangedPaths from a file-event monitor): only those paths may differ from the cache
+    its token names; ignored unless that very cache is loaded and trusted.
     """
     root_s = os.fspath(root)
     stamp = stat_cache.stamp_now()
@@ -139,9 +141,13 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
         verdicts = Verdicts(ledger_files() if ledger_files is not None else {}, {})
     ignore_m, secret_m = Matcher(ignore), Matcher(secrets)
     n = fork.worker_count() if workers is None else max(1, workers)
+    hint = None
+    if changed is not None and trust and cache.stamp_ns == changed.token:
+        hint = Hint(*changed.dirty_dirs(), cache.dirs)
+        n = 1  # the walk visits only what events named: a fork would cost more than all of it
 
-    shards = fork.shards(root_s, ignore_m, want=16 * n if n > 1 else 1)
-    worker = Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special))
+    shards = fork.shards(root_s, ignore_m, want=16 * n if n > 1 else 1) if hint is None else [("", root_s, True)]
+    worker = Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special), hint)
     if n > 1 and len(shards) >= fork.PARALLEL_MIN_SHARDS:
         parts = fork.run_forked(worker, shards, n, progress)
     else:

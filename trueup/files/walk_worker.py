@@ -66,6 +66,18 @@ class Verdicts:
         return flags, NO_OLD
 
 
+class Hint:
+    """A monitor's hint prepared for a walk: dirty directories, dirty subtrees, and the cache's directory tree."""
+
+    def __init__(self, dirs: frozenset[str], subtrees: tuple[str, ...], cached_dirs: Any) -> None:
+        self.dirs = dirs
+        self.subtrees = subtrees
+        self.children: dict[str, list[str]] = {}
+        for prefix in cached_dirs:
+            if prefix:
+                self.children.setdefault(prefix[:prefix.rfind("/", 0, len(prefix) - 1) + 1], []).append(prefix)
+
+
 def _counts_notable(flags: int) -> int:
     """Whether an entry with ``flags`` counts in its block's n_notable (what _emit returns 1 for)."""
     return 1 if (flags & IGNORED and flags & TRACKED) or not flags & (IGNORED | CLEAN) else 0
@@ -75,7 +87,7 @@ class Worker:
     """Walks shards and writes one packed block per directory; the same code runs in-process or forked."""
 
     def __init__(self, ignore: Matcher, secrets: Matcher, cache: stat_cache.StatCache | None,
-                 verdicts: Verdicts, trust: bool, special: frozenset[str]) -> None:
+                 verdicts: Verdicts, trust: bool, special: frozenset[str], hint: Hint | None = None) -> None:
         # None when the spec has no patterns: two calls per file saved on the common manifest.
         self.ignore = None if ignore.never else ignore
         self.secret = None if secrets.never else secrets
@@ -96,6 +108,7 @@ class Worker:
         self.errors: list[tuple[int, str, str]] = []
         self.buf = memoryview(bytearray(hashing.CHUNK))
         self.tick: Callable[[int], None] | None = None
+        self.hint = hint  # only with a trusted cache: trueup.files.tree decides
 
     def _error(self, exc: OSError, path: str) -> None:
         # ``path`` in full: calls relative to a directory descriptor carry only the entry's name.
@@ -106,6 +119,8 @@ class Worker:
         stack = [(prefix, directory)]
         while stack:
             prefix, directory = stack.pop()
+            if self.hint is not None and self._unchanged(prefix, directory, stack if recurse else None):
+                continue
             # Listed through a descriptor, each entry's lstat is an fstatat relative to it (cheaper than
             # resolving the whole path again), and O_NOFOLLOW keeps a directory swapped for a symlink out.
             try:
@@ -132,6 +147,24 @@ class Worker:
                 os.close(fd)
             if self.tick is not None:
                 self.tick(self.entries)
+
+    def _unchanged(self, prefix: str, directory: str, stack: list[tuple[str, str]] | None) -> bool:
+        """With a monitor's hint: a cached directory no event touched is its cached block as it is (not even
+        listed or lstat'ed), and its subdirectories are the cache's. False: look at it as usual."""
+        hint = self.hint
+        at = self.cache.dirs.get(prefix)
+        if at is None or prefix in hint.dirs or prefix.startswith(hint.subtrees):
+            return False
+        count, n_tracked, n_notable, _, _, _, end = stat_records.block(self.data, at)
+        self.ndirs += 1
+        self.entries += count
+        self.blocks += self.data[at:end]
+        self.tracked_seen += n_tracked
+        if n_notable or prefix in self.special_dirs:
+            self._cached_notables(prefix, at)
+        if stack is not None:
+            stack.extend((child, directory + "/" + child[len(prefix):-1]) for child in hint.children.get(prefix, ()))
+        return True
 
     def _directory(self, prefix: str, directory: str, fd: int, files: list[os.DirEntry[str]]) -> None:
         self.ndirs += 1

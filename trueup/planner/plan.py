@@ -84,9 +84,12 @@ NO_LINEAGE = "00000000-0000-0000-0000-000000000000"  # a read-only plan of a wor
 
 
 def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache: bool = True,
-              quiet: bool = False, read_only: bool = False) -> dict[str, Any]:
+              quiet: bool = False, read_only: bool = False, changed: dict[str, Any] | None = None,
+              fetch: bool = True) -> dict[str, Any]:
     """The plan document. ``read_only`` (the MCP server's plan) writes nothing of its own: no lineage, stat
-    cache, memos, history or leftover cleanup — only a remote source's mirror is refreshed, as any plan does."""
+    cache, memos, history or leftover cleanup — only a remote source's mirror is refreshed, as any plan does.
+    ``changed``: trueup watch's file events per install root (trueup.files.changed), so unchanged directories
+    are not even listed; ``fetch`` False: a remote source's mirror as it is (watch fetches on its poll, not per edit)."""
     specs = [workspace.component(n) for n in names] if names else list(workspace.components)
     if not specs:
         raise ManifestError(f"{workspace.manifest_path.name}: no components to plan",
@@ -94,7 +97,8 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     # --no-cache turns off the stat cache only: the content-addressed memos there (ledger validity, git blob
     # hashes) are keyed by a digest of what they describe, so they cannot be stale.
     memo_dir = None if read_only else workspace.state_dir / "cache"
-    ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet)
+    ctx = ObserveContext(workspace=workspace, cache_dir=memo_dir if use_cache else None, memo_dir=memo_dir, quiet=quiet,
+                         changed=changed, fetch=fetch)
     results: list[ComponentResult] = []
     actions: list[Action] = []
     # The workspace's first plan makes its lineage: before the guard, which allows writes to cache and sources only.

@@ -111,8 +111,9 @@ def encode(root: Path, stamp_ns: int, spec_key: bytes, ledger_key: bytes, meta: 
     return [header, root_b, meta_b, dirs]
 
 
-def decode(data: bytes, root: Path) -> StatCache | None:
-    """The cache in ``data``, or None when it is not a sound cache of this root written by this version."""
+def decode(data: bytes, root: Path, *, verified: bool = False) -> StatCache | None:
+    """The cache in ``data``, or None when it is not a sound cache of this root written by this version
+    (``verified``: bytes this process encoded itself, whose checksum need not be taken again)."""
     if len(data) < HEADER.size:
         return None
     magic, version, ndirs, stamp_ns, root_len, meta_len, dirs_len, spec_key, ledger_key, digest = \
@@ -120,7 +121,7 @@ def decode(data: bytes, root: Path) -> StatCache | None:
     if magic != MAGIC or version != VERSION or HEADER.size + root_len + meta_len + dirs_len != len(data):
         return None
     view = memoryview(data)
-    if hashlib.sha256(view[HEADER.size:]).digest() != digest:
+    if not verified and hashlib.sha256(view[HEADER.size:]).digest() != digest:
         return None
     at = HEADER.size
     if data[at:at + root_len] != os.fsencode(os.path.abspath(root)):
@@ -148,19 +149,38 @@ def decode(data: bytes, root: Path) -> StatCache | None:
 
 def load(cache_dir: Path, root: Path) -> StatCache | None:
     """The cache for ``root``; None when absent or unusable (which only costs hashing)."""
+    from trueup.state import resident
+
+    path = cache_path(cache_dir, root)
+    kept = resident.get("stat-cache", path)  # only in trueup watch: the cache its last cycle loaded or wrote
+    if kept is not None:
+        return kept
     try:
-        data = cache_path(cache_dir, root).read_bytes()
+        data = path.read_bytes()
     except OSError:
         return None
-    return decode(data, root)
+    cache = decode(data, root)
+    if cache is not None:
+        resident.put("stat-cache", path, cache)
+    return cache
 
 
 def save(cache_dir: Path, root: Path, chunks: list[bytes]) -> None:
     """Write the cache atomically; a failure to write only costs the next plan some hashing."""
+    from trueup.state import resident
     from trueup.state.atomic import write_chunks  # not needed on a warm plan that writes nothing
 
     try:
         # Not fsynced: a cache lost in a crash costs one plan some hashing, and a torn one fails its checksum.
         write_chunks(cache_path(cache_dir, root), chunks, mode=0o600, durable=False)
     except OSError:
-        pass
+        if resident.active():
+            # trueup watch takes the cache on disk for this walk's result: an older one must not stay there.
+            try:
+                cache_path(cache_dir, root).unlink(missing_ok=True)
+            except OSError:
+                resident.keep(False)  # nor removed: keep nothing, and trueup watch forgets its tokens
+        return
+    if resident.active():
+        resident.put("stat-cache", cache_path(cache_dir, root), decode(b"".join(chunks), root, verified=True),
+                     written_here=True)

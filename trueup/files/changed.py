@@ -1,0 +1,66 @@
+"""What a file-event monitor tells a walk: below this root, only these paths may have changed.
+
+Like git's fsmonitor: the monitor (trueup watch) hands the walk a token and the paths events named since
+that token. The token is the ``stamp_ns`` of the stat cache the monitor last saw truthful; a walk trusts
+the paths only when the cache it loads is that very cache, so a cache rewritten by anyone else (another
+plan, an apply), discarded or lost makes the walk look at everything again, as it would without a monitor.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+from attrs import frozen
+
+from trueup.state import stat_cache
+
+
+@frozen
+class ChangedPaths:
+    """``token``: the stamp of the cache these paths are relative to; ``paths``: relative to the install root."""
+
+    token: int
+    paths: frozenset[str]
+
+    def dirty_dirs(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """(directories whose entries may differ, prefixes whose whole subtree must be walked).
+
+        An event names an entry, not its kind (a deleted path cannot be asked), so each path makes its
+        directory dirty and, in case it is or was a directory, everything below it too.
+        """
+        dirs = set()
+        subtrees = set()
+        for path in self.paths:
+            path = path.rstrip("/")
+            if not path:  # the root itself (replaced, moved): everything
+                return frozenset({""}), ("",)
+            head, _, _ = path.rpartition("/")
+            dirs.add(head + "/" if head else "")
+            subtrees.add(path + "/")
+        return frozenset(dirs), tuple(sorted(subtrees))
+
+
+_HEAD = struct.Struct("<16sIIq")  # the first fields of stat_cache.HEADER: magic, version, ndirs, stamp_ns
+
+
+def cache_token(cache_dir: Path, root: Path) -> int | None:
+    """The stamp of the stat cache on disk for ``root`` (its header only), None when there is none.
+
+    Not verified: a cache that turns out corrupt is discarded by the walk, which then ignores the paths.
+    """
+    try:
+        with open(stat_cache.cache_path(cache_dir, root), "rb") as fh:
+            head = fh.read(_HEAD.size)
+    except OSError:
+        return None
+    if len(head) < _HEAD.size:
+        return None
+    magic, version, _, stamp = _HEAD.unpack(head)
+    return stamp if magic == stat_cache.MAGIC and version == stat_cache.VERSION else None
+
+
+def root_key(root: Path) -> str:
+    """How a hint is keyed: the install root's absolute path (as the cache names it)."""
+    return os.path.abspath(root)
