@@ -12,22 +12,13 @@ import typer
 from trueup.cli import WorkspaceOpt, _print_json, _print_lines, _state, _workspace, app
 from trueup.errors import EXIT_OK, TrueupError
 from trueup.output import print_line
+from trueup.policy.windows import decision_time
 
 policy_app = typer.Typer(no_args_is_help=True, help="Policy: which actions may be approved by rule, and why.")
 app.add_typer(policy_app, name="policy")
 
 MANUAL_AND_POLICY = TrueupError("--policy approves by rule alone", hint="approve ids by hand in another run, or "
                                 "drop --policy (--all, --type and ids are the hand-picked way)")
-
-
-def _now(at: Optional[str]) -> datetime:
-    if not at:
-        return datetime.now(UTC)
-    try:
-        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        raise TrueupError(f"--at: {at!r} is not an ISO date and time", hint="write it as 2026-11-29T02:30:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _decision_line(decision, targets: list[str]) -> str:
@@ -73,7 +64,7 @@ def explain(
 
     plan = plans.load(plan_file)
     ws = _workspace(workspace)
-    now = _now(at)
+    now = decision_time(at)
     policy = load_policy(ws)
     decisions = decide(plan.document, policy, now, load_state(ws.state_dir))
     if as_json:

@@ -91,13 +91,13 @@ def build_server(workspace_dir: Path | None = None):
     def policy_explain(plan_file: str, at: str | None = None) -> dict[str, Any]:
         """The workspace policy's decision for every action of a saved plan (auto, require-approval or deny) and
         the rule that decided; at: decide as of this ISO time (windows, soak). Approves nothing."""
-        from trueup.cli_policy import _now
         from trueup.planner import document as plans
         from trueup.policy import decide, load_policy, load_state
+        from trueup.policy.windows import decision_time
 
         ws = workspace()
         path = Path(plan_file) if Path(plan_file).is_absolute() else ws.root / plan_file
-        document, now = plans.load(path).document, _now(at)
+        document, now = plans.load(path).document, decision_time(at)
         policy = load_policy(ws)
         return {"plan_hash": document["plan_hash"], "at": now.isoformat(), "policy": policy is not None,
                 "decisions": [d.to_json() for d in decide(document, policy, now, load_state(ws.state_dir))]}

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from trueup.policy.rules import Window
+from trueup.errors import TrueupError
+
+if TYPE_CHECKING:  # rules.py reads a window's cron and time zone with the checks below
+    from trueup.policy.rules import Window
+
+
+def decision_time(at: str | None) -> datetime:
+    """The time a decision is made as of: now, or ``at`` (ISO 8601; without a zone, UTC) to replay one."""
+    if not at:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        raise TrueupError(f"--at: {at!r} is not an ISO date and time", hint="write it as 2026-11-29T02:30:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def check_cron(expression: str) -> str | None:

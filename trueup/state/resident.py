@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trueup.state.stat_cache import RACY_SLACK_NS
+from trueup.state.racy import RACY_SLACK_NS
 
 _kept: dict[tuple[str, str], tuple[tuple[int, ...], Any]] | None = None
 

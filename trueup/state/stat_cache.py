@@ -34,6 +34,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from trueup.state.racy import RACY_SLACK_NS  # files changed in the 2 s before a plan are hashed once more
+
 MAGIC = b"trueup-statcache"
 VERSION = 2
 HEADER = struct.Struct("<16sIIqQQQ32s32s32s")
@@ -49,9 +51,6 @@ CLEAN = 2  # ... and the live fact is exactly the ledger's entry
 SECRET = 4  # matched by the secrets patterns: existence and mode only, never read
 IGNORED = 8  # matched by the ignore patterns: never reported
 
-# Kernel file times come from a clock that ticks every few ms and some filesystems keep whole (or even
-# even) seconds; 2 s covers both. Cost: files changed in the 2 s before a plan are hashed once more.
-RACY_SLACK_NS = 2_000_000_000
 
 
 def cache_path(cache_dir: Path, root: Path) -> Path:

@@ -19,7 +19,7 @@ from trueup.files.globs import spec_matcher
 from trueup.files.patterns import Matcher
 from trueup.manifest import ComponentSpec
 from trueup.state import resident
-from trueup.state.stat_cache import RACY_SLACK_NS
+from trueup.state.racy import RACY_SLACK_NS
 from trueup.watch.inotify import Inotify, Unavailable
 
 
