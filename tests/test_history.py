@@ -332,3 +332,27 @@ def test_trend_counts_drift_items_per_plan_and_the_html_draws_it(installed):
     html = page.read_text()
     earlier = " ".join(str(p["drift"]) for p in trend)
     assert f'aria-label="drift items per plan: {earlier}"' in html and "<polyline" in html
+
+
+def test_watch_defers_compaction_until_after_its_cycle(installed, monkeypatch):
+    """trueup watch's plans leave a due compaction for after the cycle's alerts (a compaction reads every state
+    row); any other plan compacts in place. The real compaction runs either way (wrapped to see when)."""
+    from trueup import history
+    from trueup.state import history as store
+
+    calls: list[str] = []
+    real = store.compact
+    monkeypatch.setattr(store, "compact", lambda conn, **kw: (calls.append("compact"), real(conn, **kw))[1])
+    monkeypatch.setattr(history, "COMPACT_EVERY", 1)
+    history.defer_compaction(True)
+    try:
+        assert installed.run("plan")[0] == 0
+        assert calls == [] and history._deferred["due"] is not None
+        history.compact_due()
+        assert calls == ["compact"] and history._deferred["due"] is None
+        history.compact_due()  # nothing due: nothing run
+        assert calls == ["compact"]
+    finally:
+        history.defer_compaction(False)
+    assert installed.run("plan")[0] == 0
+    assert calls == ["compact", "compact"]  # not deferred: in place

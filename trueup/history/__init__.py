@@ -79,6 +79,34 @@ def _say(message: str) -> None:
     sys.stderr.write(f"trueup: {message}\n")
 
 
+# trueup watch compacts after a cycle's alerts, not inside the plan that raises them (a compaction reads every state
+# row: it was the watcher's edit → alert tail). (state dir, keep_days, keep_runs) of a compaction that is due.
+_deferred: dict[str, Any] = {"on": False, "due": None}
+
+
+def defer_compaction(on: bool) -> None:
+    """Turn deferring on (trueup watch, for its lifetime) or off; a plan elsewhere compacts in place."""
+    _deferred.update(on=on, due=None)
+
+
+def compact_due() -> None:
+    """Run the compaction a deferred record found due, if any (never raises: history is a view)."""
+    due, _deferred["due"] = _deferred["due"], None
+    if due is None:
+        return
+    state_dir, keep_days, keep_runs = due
+    try:
+        conn = store.open_db(state_dir, _say)
+        if conn is not None:
+            try:
+                with store.writing(conn):
+                    store.compact(conn, keep_days=keep_days, keep_runs=keep_runs)
+            finally:
+                conn.close()
+    except (sqlite3.Error, OSError) as exc:
+        _say(f"history: not compacted ({type(exc).__name__}: {exc})")
+
+
 def record(workspace, observed: list[Observed], *, full_hash: bool, window: int = C.WINDOW) -> Recorded:
     """Record one plan's observations; never raises (TRUEUP_DEBUG=1: it does, to find the bug).
 
@@ -122,7 +150,9 @@ def _record(workspace, observed, full_hash, keep_days, keep_runs, window) -> Rec
             recorder = Recorder(conn, run, at, window)
             for o in observed:
                 _component(recorder, workspace, o, recorded)
-            if run % COMPACT_EVERY == 0:
+            if run % COMPACT_EVERY == 0 and _deferred["on"]:
+                _deferred["due"] = (workspace.state_dir, keep_days, keep_runs)
+            elif run % COMPACT_EVERY == 0:
                 store.compact(conn, keep_days=keep_days, keep_runs=keep_runs)
     except BaseException:
         conn.close()

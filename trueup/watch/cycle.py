@@ -34,4 +34,7 @@ def cycle(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, re
         sinks.emit(line)
     if reported.items != before:
         reported.save()
+    from trueup import history
+
+    history.compact_due()  # after the alerts: a compaction reads every state row, an edit should not wait for it
     return document

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from trueup import history
 from trueup.errors import EXIT_DRIFT, EXIT_OK, TrueupError
 from trueup.manifest import Workspace
 from trueup.watch import alerts
@@ -84,6 +85,7 @@ def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, inte
         named = f"{len(specs)} component" + ("" if len(specs) == 1 else "s")
         sys.stderr.write(f"trueup watch: {named}, {how}, a poll every {interval:g} s\n")
     full_at = rehash_at = poll_at = time.monotonic()
+    history.defer_compaction(True)  # each cycle compacts after its alerts (watch/cycle.py)
     try:
         while True:
             now = time.monotonic()
@@ -113,4 +115,5 @@ def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, inte
     except (_Stop, KeyboardInterrupt):
         return EXIT_OK
     finally:
+        history.defer_compaction(False)
         monitor.close()
