@@ -110,6 +110,15 @@ class Project:
         path.write_text(canonical_json(document))
         return path
 
+    def plan_and_apply_all(self) -> str:
+        """plan -o plan.json, then apply it with every recommended action approved; what apply printed."""
+        plan_file = self.root / "plan.json"
+        code, out, err = self.run("plan", "-o", str(plan_file))
+        assert code in (0, 2), err
+        code, out, err = self.run("apply", str(plan_file), "--approve-all")
+        assert code == 0, out + err
+        return out
+
     def apply_ids(self, document: dict, *ids: str) -> tuple[int, str, str]:
         path = self.write_plan(document)
         return self.run("apply", str(path), *[f"--approve={i}" for i in ids])

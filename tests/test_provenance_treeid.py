@@ -8,7 +8,7 @@ import subprocess
 from tests.provenance_keys import git
 from trueup.provenance.binding import bind, walk
 from trueup.provenance.check import source_entries
-from trueup.provenance.treeid import blob_id, tree_id
+from trueup.git_ids import blob_id, tree_id
 
 
 def _checkout(tmp_path):

@@ -7,15 +7,6 @@ from tests.runtime.support import free_port, http_json, install_app, wait_for
 from tests.runtime.test_e2e_runtime import _apply_all, _installed_and_running, _project
 
 
-def _approve_all_and_apply(project) -> str:
-    plan_file = project.root / "plan.json"
-    code, out, err = project.run("plan", "-o", str(plan_file))
-    assert code in (0, 2), err
-    code, out, err = project.run("apply", str(plan_file), "--approve-all")
-    assert code == 0, out + err
-    return out
-
-
 def test_a_stopped_service_is_started_by_its_restart(pm2, tmp_path):
     project, port = _installed_and_running(pm2, tmp_path)
     pm2.run("stop", "recruit")
@@ -23,7 +14,7 @@ def test_a_stopped_service_is_started_by_its_restart(pm2, tmp_path):
     assert project.kinds(doc) == {("runtime", "not-running", None)}
     restart = project.action(doc, "restart")
     assert restart["recommended"] and restart["details"]["resolves"] == ["not-running"]
-    _approve_all_and_apply(project)
+    project.plan_and_apply_all()
     assert wait_for(lambda: http_json(f"http://127.0.0.1:{port}/health"), "recruit to answer again")
     assert project.run("plan", "--detailed-exitcode")[0] == 0
 
@@ -45,7 +36,7 @@ def test_unsaved_is_fixed_by_pm2_save_without_restarting_the_healthy_process(pm2
     code, out, err = project.run("plan")
     assert "save: recruit" in out, out
 
-    out = _approve_all_and_apply(project)
+    out = project.plan_and_apply_all()
     assert "saved the process list with recruit" in out and "restarted" not in out
     assert next(p["pid"] for p in pm2.jlist() if p["name"] == "recruit") == pid  # the same process, not restarted
     assert project.run("plan", "--detailed-exitcode")[0] == 0

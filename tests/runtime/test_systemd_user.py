@@ -194,15 +194,6 @@ def _systemd_project(tmp_path: Path, port: int) -> Project:
     return project
 
 
-def _apply_all(project: Project) -> str:
-    plan_file = project.root / "plan.json"
-    code, out, err = project.run("plan", "-o", str(plan_file))
-    assert code in (0, 2), err
-    code, out, err = project.run("apply", str(plan_file), "--approve-all")
-    assert code == 0, out + err
-    return out
-
-
 def test_a_stopped_unit_is_started_by_its_restart_end_to_end(user_systemd: UserSystemd, tmp_path: Path):
     port = free_port()
     project = _systemd_project(tmp_path, port)
@@ -218,7 +209,7 @@ def test_a_stopped_unit_is_started_by_its_restart_end_to_end(user_systemd: UserS
     assert project.kinds(doc) == {("runtime", "not-running", None)}
     action = project.action(doc, "restart")
     assert action["recommended"] and action["details"]["resolves"] == ["not-running"]
-    out = _apply_all(project)
+    out = project.plan_and_apply_all()
     assert "started recruit.service (systemd, local)" in out and "restarted" not in out
     assert http_json(f"http://127.0.0.1:{port}/health")["version"] == "0.2.8"
     assert project.run("plan", "--detailed-exitcode")[0] == 0
@@ -239,7 +230,7 @@ def test_an_edited_unit_is_reloaded_and_restarted_end_to_end(user_systemd: UserS
     assert project.kinds(doc) == {("runtime", "definition-not-loaded", None), ("runtime", "stale-process", None)}
     code, out, err = project.run("plan")
     assert "definition-not-loaded" in out and "daemon-reload" in out
-    out = _apply_all(project)
+    out = project.plan_and_apply_all()
     assert "reloaded the unit definitions, restarted recruit.service (systemd, local)" in out
     assert "RECRUIT_GENERATION=2" in user_systemd.show("recruit.service", "Environment")["Environment"]
     assert project.run("plan", "--detailed-exitcode")[0] == 0

@@ -8,13 +8,13 @@ then the ref's own history — bounded, so adopting an install of a long-lived s
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from trueup.files.globs import spec_matcher
+from trueup.git_ids import EXECUTABLE, FILE, SYMLINK, blob_id, tree_id
 from trueup.manifest import ComponentSpec
 from trueup.model.facts import ABSENT, FileFact
 from trueup.source import Source
@@ -51,14 +51,10 @@ def differences(spec: ComponentSpec, wanted: dict[str, FileFact], live: dict[str
     return dict(sorted(out.items()))
 
 
-def _blob_id(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def _git_mode(fact: FileFact) -> str:
     if fact.type == "symlink":
-        return "120000"
-    return "100755" if fact.mode and int(fact.mode, 8) & 0o111 else "100644"
+        return SYMLINK
+    return EXECUTABLE if fact.mode and int(fact.mode, 8) & 0o111 else FILE
 
 
 def live_blobs(root: Path, live: dict[str, FileFact]) -> dict[str, tuple[str, str]]:
@@ -71,32 +67,8 @@ def live_blobs(root: Path, live: dict[str, FileFact]) -> dict[str, tuple[str, st
         except OSError:
             continue
         if fact.type in ("file", "symlink"):
-            out[rel] = (_git_mode(fact), _blob_id(data))
+            out[rel] = (_git_mode(fact), blob_id(data))
     return out
-
-
-def tree_id(entries: dict[str, tuple[str, str]]) -> str:
-    """The id git gives the tree of these (path → (mode, blob)) entries, as ``git write-tree`` would."""
-    children: dict[str, Any] = {}
-    for rel, entry in entries.items():
-        node = children
-        *dirs, name = rel.split("/")
-        for d in dirs:
-            node = node.setdefault(d + "/", {})
-        node[name] = entry
-
-    def write(node: dict[str, Any]) -> bytes:
-        body = b""
-        for name in sorted(node, key=lambda n: n.encode("utf-8", "surrogateescape")):  # dirs sort as "name/"
-            value = node[name]
-            if isinstance(value, dict):
-                mode, sha, raw = "40000", write(value), name[:-1]
-            else:
-                mode, sha, raw = value[0], bytes.fromhex(value[1]), name
-            body += mode.encode() + b" " + raw.encode("utf-8", "surrogateescape") + b"\0" + sha
-        return hashlib.sha1(b"tree %d\0" % len(body) + body).digest()
-
-    return write(children).hex()
 
 
 def _candidates(source: Source, desired: str, recorded: str | None = None) -> list[tuple[str, str, str]]:

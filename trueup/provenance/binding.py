@@ -18,7 +18,7 @@ from typing import Any
 from attrs import frozen
 
 from trueup.model.facts import FileFact, format_mode
-from trueup.provenance.treeid import EXECUTABLE, FILE, SYMLINK, blob_id, tree_id
+from trueup.git_ids import EXECUTABLE, FILE, SYMLINK, blob_id, tree_id
 
 Entries = dict[str, tuple[str, str]]  # path → (git mode, blob id)
 OTHER = "other"  # the mode of what git cannot hold

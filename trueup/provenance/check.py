@@ -10,7 +10,7 @@ from attrs import asdict, evolve, field, frozen
 
 from trueup.provenance import git_verify
 from trueup.provenance.binding import Binding, bind, install_tree, skip_rule, walk
-from trueup.provenance.treeid import EXECUTABLE, FILE, SYMLINK
+from trueup.git_ids import EXECUTABLE, FILE, SYMLINK
 from trueup.provenance.verdicts import (LOCAL_UNVERIFIED, SIGNATURE_INVALID, UNSIGNED, VERIFIED_SIGNED, Signature,
                                         is_pinned, verdict)
 

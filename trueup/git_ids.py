@@ -1,7 +1,8 @@
 """git's object ids computed in Python: a blob's, and a tree's from (path → (mode, blob)) entries. Pure.
 
 The same ids ``git hash-object`` and ``git write-tree`` give, so an install directory can be compared with a
-signed commit's tree without a git index and without running git once per file.
+commit's tree without a git index and without running git once per file: adoption finds which commit an install
+is (files/adoption.py), provenance whether it is the signed one (provenance/binding.py).
 """
 
 from __future__ import annotations
