@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trueup.cli import _print_lines, _write_view, app
+from trueup.cli_app import _print_lines, _write_view, app
 
 
 def _width() -> int | None:

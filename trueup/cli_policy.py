@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trueup.cli import WorkspaceOpt, _print_json, _print_lines, _state, _workspace, app
+from trueup.cli_app import WorkspaceOpt, _print_json, _print_lines, _state, _workspace, app
 from trueup.errors import EXIT_OK, TrueupError
 from trueup.output import print_line
 from trueup.policy.windows import decision_time

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trueup.cli import WorkspaceOpt, _print_json, _print_lines, _workspace, app
+from trueup.cli_app import WorkspaceOpt, _print_json, _print_lines, _workspace, app
 from trueup.errors import EXIT_DRIFT, EXIT_OK
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trueup.cli import WorkspaceOpt, _state, _workspace, app
+from trueup.cli_app import WorkspaceOpt, _state, _workspace, app
 from trueup.errors import TrueupError
 
 

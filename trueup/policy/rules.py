@@ -11,6 +11,7 @@ from attrs import field, frozen
 from trueup.errors import ManifestError, escape
 from trueup.errors import value as quoted
 from trueup.model.plan import ActionType, DriftClass
+from trueup.policy.windows import Window, check_cron, check_timezone
 
 EFFECTS = ("auto", "require-approval", "deny")
 ENFORCEMENTS = ("enforce", "warn", "dry-run")
@@ -32,14 +33,6 @@ def _strings(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
-
-
-@frozen
-class Window:
-    cron: str
-    length: timedelta
-    mode: str = "allow"  # allow | deny
-    timezone: str = "UTC"
 
 
 @frozen
@@ -111,7 +104,6 @@ def _fail(where: str, location: str, problem: str, hint: str) -> None:
 
 
 def _window(raw: dict[str, Any], where: str, location: str) -> Window:
-    from trueup.policy.windows import check_cron, check_timezone
 
     window = Window(cron=raw["cron"], length=duration(raw["duration"]), mode=raw.get("mode", "allow"),
                     timezone=raw.get("timezone", "UTC"))

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from attrs import frozen
 
 from trueup.errors import TrueupError
 
-if TYPE_CHECKING:  # rules.py reads a window's cron and time zone with the checks below
-    from trueup.policy.rules import Window
+
+@frozen
+class Window:
+    """A window of policy: opens at each time ``cron`` names (in ``timezone``) and lasts ``length``."""
+
+    cron: str
+    length: timedelta
+    mode: str = "allow"  # allow | deny
+    timezone: str = "UTC"
 
 
 def decision_time(at: str | None) -> datetime:
