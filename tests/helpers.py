@@ -127,12 +127,12 @@ class Project:
 WS_COMMANDS = {"plan", "apply", "show"}
 
 
-def installed_project(root: Path) -> Project:
-    """A Project under ``root`` with the conftest's v1/v2 source, installed at v1 by trueup and clean."""
+def installed_project(root: Path, versions: dict[str, dict[str, Any]] | None = None) -> Project:
+    """A Project under ``root`` with a v1/v2 source (default: the conftest's), installed at v1 by trueup and clean."""
     from tests.conftest import V1, V2
 
     project = Project(root)
-    project.source({"v1": V1, "v2": V2})
+    project.source(versions or {"v1": V1, "v2": V2})
     project.manifest(ref="v1")
     plan_file = str(root / "install-plan.json")
     assert project.run("plan", "-o", plan_file)[0] == 0

@@ -319,12 +319,7 @@ rename_operations = st.lists(
 @pytest.fixture(scope="module")
 def renaming_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("property-renaming")
-    project = Project(root)
-    project.source({"v1": RENAMING_V1, "v2": RENAMING_V2})
-    project.manifest(ref="v1")
-    plan_file = str(root / "install.json")
-    assert project.run("plan", "-o", plan_file)[0] == 0
-    assert project.run("apply", plan_file, "--approve-all")[0] == 0
+    installed_project(root, {"v1": RENAMING_V1, "v2": RENAMING_V2})
     return root
 
 

@@ -6,7 +6,6 @@ cycle's plan equals a full --no-cache plan (nothing missed)."""
 from __future__ import annotations
 
 import json
-import os
 import queue
 import random
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import installed_project
+from tests.random_edits import random_edit
 from trueup.watch.inotify import available
 
 pytestmark = pytest.mark.skipif(not available(), reason="file events are inotify (Linux) only")
@@ -130,7 +130,8 @@ def test_random_edits_with_rescans_and_restarts_miss_nothing(tmp_path, seed, mon
     hinted_cycles = 0
     try:
         for round_ in range(12):
-            _random_edits(project.install, rng, round_)
+            for i in range(rng.randint(0, 4)):
+                random_edit(project.install, rng, f"{round_}_{i}", ("write", "add", "remove", "chmod", "mkdir", "backup"))
             fate = rng.random()
             if fate < 0.15:
                 monitor.forget()  # what IN_Q_OVERFLOW does
@@ -149,28 +150,6 @@ def test_random_edits_with_rescans_and_restarts_miss_nothing(tmp_path, seed, mon
 def _drift(document: dict) -> list:
     return sorted((c["name"], d["class"], d["kind"], d["path"], json.dumps(d["actual"], sort_keys=True))
                   for c in document["components"] for d in c["drift"])
-
-
-def _random_edits(root: Path, rng: random.Random, k: int) -> None:
-    for i in range(rng.randint(0, 4)):
-        files = sorted(p for p in root.rglob("*") if p.is_file() and ".trueup" not in p.parts)
-        dirs = sorted(p for p in root.rglob("*") if p.is_dir() and ".trueup" not in p.parts)
-        op = rng.choice(["write", "add", "remove", "chmod", "mkdir", "backup"])
-        if op == "write" and files:
-            rng.choice(files).write_text(f"edit {k}.{i}\n")
-        elif op == "add":
-            (rng.choice([root, *dirs]) / f"new{k}_{i}.txt").write_text("new\n")
-        elif op == "remove" and files:
-            rng.choice(files).unlink()
-        elif op == "chmod" and files:
-            f = rng.choice(files)
-            f.chmod(f.stat().st_mode ^ 0o100)
-        elif op == "mkdir":
-            (root / f"dir{k}_{i}" / "sub").mkdir(parents=True)
-            (root / f"dir{k}_{i}" / "sub" / "x.js").write_text("x\n")
-        elif op == "backup" and files:
-            f = rng.choice(files)
-            os.link(f, f.with_name(f.name + f".bak{k}{i}")) if not f.name.endswith(".bak") else None
 
 
 def test_policy_regenerates_and_alerts_the_rest(installed):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import time
 
 import pytest
 
 from tests.perf.helpers import IGNORE, SECRETS
+from tests.random_edits import random_edit
 from trueup.files.changed import ChangedPaths, cache_token
 from trueup.files.tree import observe_tree
 from trueup.state import stat_cache
@@ -37,33 +37,10 @@ def _tree(root, rng: random.Random, dirs: int = 12, files: int = 60):
 
 
 def _edit(root, rng: random.Random, n: int) -> None:
-    """Random edits of every kind an install sees: rewrite, add, remove, chmod, new/removed/renamed directories."""
+    """``n`` random edits: rewrites (twice as likely), adds, removes, chmods, new, removed and renamed directories."""
     for k in range(n):
-        files = sorted(p for p in root.rglob("*") if p.is_file())
-        dirs = sorted(p for p in root.rglob("*") if p.is_dir())
-        op = rng.choice(["write", "write", "add", "remove", "chmod", "mkdir", "rmtree", "rename-dir", "rename-file"])
-        if op == "write" and files:
-            rng.choice(files).write_text(f"edited {k} {rng.random()}\n")
-        elif op == "add":
-            (rng.choice([root, *dirs]) / f"new{k}.txt").write_text("new\n")
-        elif op == "remove" and files:
-            rng.choice(files).unlink()
-        elif op == "chmod" and files:
-            target = rng.choice(files)
-            target.chmod(target.stat().st_mode ^ 0o100)
-        elif op == "mkdir":
-            new = rng.choice([root, *dirs]) / f"nd{k}"
-            (new / "inner").mkdir(parents=True)
-            (new / "inner" / "x.txt").write_text("x\n")
-            (new / "y.txt").write_text("y\n")
-        elif op == "rmtree" and dirs:
-            shutil.rmtree(rng.choice(dirs))
-        elif op == "rename-dir" and len(dirs) > 1:
-            a, b = rng.sample(dirs, 2)
-            if not str(b).startswith(str(a)):
-                a.rename(b / f"moved{k}")
-        elif op == "rename-file" and files and dirs:
-            rng.choice(files).rename(rng.choice(dirs) / f"renamed{k}.txt")
+        random_edit(root, rng, str(k), ("write", "write", "add", "remove", "chmod", "mkdir", "rmtree", "rename-dir",
+                                        "rename-file"))
 
 
 def _relative(root, paths):
@@ -92,6 +69,31 @@ def test_hinted_walk_equals_full_walk_after_random_edits(tmp_path, seed, monkeyp
         full = _observe(root, tmp_path / f"fresh{rng.random()}")
         assert _seen(hinted) == _seen(full)
     inotify.close()
+
+
+def test_a_directory_swapped_for_another_is_walked_whole(tmp_path, monkeypatch):
+    """Events name only the renamed entries (d, e, d.old), never what is inside them: a directory named by an event
+    must be walked with everything below it, or the cache's block for the old d would stand for the new one."""
+    monkeypatch.setattr(stat_cache, "RACY_SLACK_NS", 0)
+    root, cache = tmp_path / "tree", tmp_path / "cache"
+    for rel, text in (("d/a.txt", "old d\n"), ("d/deep/x.txt", "old x\n"), ("e/b.txt", "e\n"), ("e/deep/y.txt", "y\n")):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    cache.mkdir()
+    inotify = Inotify()
+    inotify.add_tree(str(root))
+    _observe(root, cache)
+    token = cache_token(cache, root)
+    inotify.read()
+    time.sleep(0.01)
+    (root / "d").rename(root / "d.old")
+    (root / "e").rename(root / "d")
+    paths, lost = inotify.read()
+    inotify.close()
+    assert not lost and _relative(root, paths) <= {"", "d", "e", "d.old"}
+    hinted = _observe(root, cache, ChangedPaths(token, _relative(root, paths)))
+    assert _seen(hinted) == _seen(_observe(root, tmp_path / "fresh"))
+    assert "d/deep/y.txt" in hinted.files and "d/deep/x.txt" not in hinted.files
 
 
 def test_an_unnamed_edit_is_not_looked_at_and_another_token_walks_everything(tmp_path, monkeypatch):
