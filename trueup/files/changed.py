@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Mapping
 from pathlib import Path
 
 from attrs import frozen
@@ -40,6 +41,22 @@ class ChangedPaths:
             dirs.add(head + "/" if head else "")
             subtrees.add(path + "/")
         return frozenset(dirs), tuple(sorted(subtrees))
+
+
+@frozen
+class WalkDelta:
+    """What a walk fed by events changed, relative to the blocks of the stat cache it started from (trueup watch).
+
+    ``base``: the stamp of that cache; ``stamp``: the stamp the new blocks are kept under (``base`` when nothing
+    changed); ``offsets``: every directory prefix ('' or 'a/b/') → its block's offset in the new blocks;
+    ``redone``: the prefixes whose block may differ from the base's (changed, added or removed — a superset).
+    Directories not in ``redone`` have byte-identical blocks in both.
+    """
+
+    base: int
+    stamp: int
+    offsets: Mapping[str, int]
+    redone: frozenset[str]
 
 
 _HEAD = struct.Struct("<16sIIq")  # the first fields of stat_cache.HEADER: magic, version, ndirs, stamp_ns

@@ -32,7 +32,7 @@ def open_source(spec: ComponentSpec, ctx: ObserveContext) -> Source:
 
 
 def _observe_install(spec: ComponentSpec, ctx: ObserveContext, known: LedgerView):
-    """(ledger, live view, secrets, the walk's packed blocks) of an install directory that exists."""
+    """(ledger, live view, secrets, the walk's packed blocks and delta) of an install directory that exists."""
     from trueup.progress import progress_for
 
     special = {g.path for g in spec.generated} | {g.template for g in spec.generated}
@@ -48,7 +48,7 @@ def _observe_install(spec: ComponentSpec, ctx: ObserveContext, known: LedgerView
                             special=special, meta=remember, changed=_changed(spec, ctx))
     state = settled[0] if settled else Settled(spec.install_path, tree, known, special)
     known.release()
-    return state.document(), state.live, tree.secrets, tree.blocks
+    return state.document(), state.live, tree.secrets, tree.blocks, tree.delta
 
 
 def _changed(spec: ComponentSpec, ctx: ObserveContext):
@@ -125,9 +125,9 @@ def observe(spec: ComponentSpec, ctx: ObserveContext) -> tuple[FilesSnapshot, Ba
     known = LedgerView(spec.install_path, ctx.memo_dir)
     install_exists = non_empty_dir(spec.install_path)
     if install_exists:
-        ledger, live, secrets, blocks = _observe_install(spec, ctx, known)
+        ledger, live, secrets, blocks, delta = _observe_install(spec, ctx, known)
     else:
-        blocks = b""
+        blocks, delta = b"", None
         ledger = known.document()
         files = ledger["files"] if ledger else {}
         live, secrets = LiveTree.of(files, {}), {}
@@ -152,7 +152,7 @@ def observe(spec: ComponentSpec, ctx: ObserveContext) -> tuple[FilesSnapshot, Ba
         source=SourceFacts(commit, version, declarations, installed_commit_exists=exists, adoption=adoption),
         ledger=ledger, ledger_digest=known.digest, install_exists=install_exists, live=live, secrets=secrets,
         desired=desired, removed=removed, renames=renames, leftovers=leftovers,
-        ignored=ignored, blocks=blocks,
+        ignored=ignored, blocks=blocks, delta=delta,
     )
     basis = Basis(source=source, commit=commit, version=version, ledger=ledger,
                   preconditions=basis_preconditions(spec, known.digest, commit))

@@ -60,3 +60,5 @@ class FilesSnapshot:
     ignored: frozenset[str] = frozenset()
     # The walk's packed per-directory records (stat cache format): history compares them directory by directory.
     blocks: bytes = field(default=b"", repr=False)
+    # A walk fed by events: which blocks differ from the previous walk's (trueup.files.changed.WalkDelta), else None.
+    delta: Any = field(default=None, repr=False)

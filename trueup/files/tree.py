@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from trueup.files import fork
+from trueup.files.changed import WalkDelta
 from trueup.files.patterns import Matcher, spec_key
 from trueup.files.walk_worker import Hint, Progress, Verdicts, Worker
 from trueup.model.facts import FileFact, format_mode
@@ -65,6 +66,7 @@ class TreeSnapshot:
         self.trusted_meta: dict[str, Any] | None = None
         self.sizes: dict[str, int] = {}  # lstat size of each notable untracked path (a directory's summary)
         self._files: dict[str, FileFact] | None = None
+        self.delta: WalkDelta | None = None  # set by a walk fed by events (trueup watch)
 
     @property
     def files(self) -> dict[str, FileFact]:

@@ -40,6 +40,7 @@ class Observed:
     config: Any
     runtime: Any
     drift: tuple = ()
+    delta: Any = None  # trueup.files.changed.WalkDelta: which of ``blocks`` differ from the previous walk's (watch)
 
 
 @define

@@ -71,7 +71,8 @@ def assess(spec: ComponentSpec, ctx: ObserveContext, require_verified: bool,
     for provider in BUILT_ON_FILES:
         facts.update(provider.facts(snapshots[provider]))
     if seen is not None:  # what history records of this component, once every component is observed
-        seen.append(history.Observed(spec.name, files_snap.blocks, snapshots[config], snapshots[runtime], tuple(drift)))
+        seen.append(history.Observed(spec.name, files_snap.blocks, snapshots[config], snapshots[runtime], tuple(drift),
+                                     files_snap.delta))
     return ComponentResult(spec.name, status, drift, facts, unobserved, warnings), actions
 
 
