@@ -131,7 +131,8 @@ def test_random_edits_with_rescans_and_restarts_miss_nothing(tmp_path, seed, mon
     try:
         for round_ in range(12):
             for i in range(rng.randint(0, 4)):
-                random_edit(project.install, rng, f"{round_}_{i}", ("write", "add", "remove", "chmod", "mkdir", "backup"))
+                random_edit(project.install, rng, f"{round_}_{i}", ("write", "write", "add", "remove", "chmod", "mkdir",
+                                                                    "backup", "rmtree", "rename-file"))
             fate = rng.random()
             if fate < 0.15:
                 monitor.forget()  # what IN_Q_OVERFLOW does
@@ -141,10 +142,24 @@ def test_random_edits_with_rescans_and_restarts_miss_nothing(tmp_path, seed, mon
             seen = cycle(workspace, None, sinks, reported, monitor)
             truth = project.plan("--no-cache")
             assert _drift(seen) == _drift(truth), f"round {round_}"
+            _assert_carried_as_counted(workspace.state_dir / "cache", project.install)
             time.sleep(0.01)
     finally:
         monitor.close()
     assert hinted_cycles >= 6  # most cycles really were told by events
+
+
+def _assert_carried_as_counted(cache_dir, install) -> None:
+    """What a cycle carried over from the last one (files/splice.py) is what counting the kept cache again gives."""
+    from trueup.files import splice
+    from trueup.state import resident, stat_cache
+
+    kept = resident.get("stat-cache", stat_cache.cache_path(cache_dir, install))
+    if kept is None or kept.derived is None:
+        return
+    again = stat_cache.decode(b"".join(stat_cache._chunks(install, kept)), install)
+    assert again is not None and again.dirs == dict(kept.dirs)
+    assert splice.derive(again) == kept.derived
 
 
 def _drift(document: dict) -> list:

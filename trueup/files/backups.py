@@ -7,7 +7,7 @@ with one acknowledge (accept-local) and one delete (cleanup-backups) action for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from trueup.errors import UnsafePathError
@@ -62,7 +62,7 @@ def set_drift(root: str, summary: dict[str, Any], record: dict[str, Any] | None)
 
 
 def diff_backups(spec: ComponentSpec, files: Iterable[tuple[str, FileFact]], recorded: dict[str, dict[str, Any]],
-                 blocked: set[str], sizes: dict[str, int]) -> list[Drift]:
+                 blocked: Container[str], sizes: dict[str, int]) -> list[Drift]:
     """Backup files on disk: one item per file, or per backup set (unless something below the set is tracked,
     generated, accepted, secret or recorded on its own: then its files are items one by one)."""
     is_backup = Matcher(spec_matcher(spec.backup_patterns))

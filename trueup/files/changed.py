@@ -65,8 +65,12 @@ _HEAD = struct.Struct("<16sIIq")  # the first fields of stat_cache.HEADER: magic
 def cache_token(cache_dir: Path, root: Path) -> int | None:
     """The stamp of the stat cache on disk for ``root`` (its header only), None when there is none.
 
-    Not verified: a cache that turns out corrupt is discarded by the walk, which then ignores the paths.
+    Not verified: a cache that turns out corrupt is discarded by the walk, which then ignores the paths. In trueup
+    watch, the cache it keeps in memory for the file (trueup.state.stat_cache.keep) is the one.
     """
+    kept = stat_cache.stamp(cache_dir, root)
+    if kept is not None:
+        return kept
     try:
         with open(stat_cache.cache_path(cache_dir, root), "rb") as fh:
             head = fh.read(_HEAD.size)

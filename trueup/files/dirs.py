@@ -29,6 +29,43 @@ def parents(path: str) -> Iterator[str]:
         yield "/".join(parts[:i]) + "/"
 
 
+class Holding:
+    """The directories ('a/', 'a/b/'; never the root) with a ledger path at or below them, from the directories that
+    hold one directly: as counts, so trueup watch updates it for a few directories without going over them all."""
+
+    __slots__ = ("_below",)
+
+    def __init__(self, below: dict[str, int]) -> None:
+        self._below = below  # directory → how many directly-holding directories are it or below it
+
+    @classmethod
+    def of(cls, occupied: Iterable[str]) -> Holding:
+        return cls({}).changed(occupied, (), copy=False)
+
+    def __contains__(self, directory: str) -> bool:
+        return directory in self._below
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Holding) and other._below == self._below
+
+    __hash__ = None  # type: ignore[assignment]  # mutable counts inside: never a key
+
+    def changed(self, gained: Iterable[str], lost: Iterable[str], *, copy: bool = True) -> Holding:
+        """This view with ``gained`` directories now holding a ledger path directly and ``lost`` no longer."""
+        below = dict(self._below) if copy else self._below
+        for step, dirs in ((1, gained), (-1, lost)):
+            for d in dirs:
+                if not d:
+                    continue
+                for p in (*parents(d), d):
+                    n = below.get(p, 0) + step
+                    if n:
+                        below[p] = n
+                    else:
+                        del below[p]
+        return self if below is self._below else Holding(below)
+
+
 def summary(entries: Iterable[tuple[str, FileFact, int]]) -> dict[str, Any]:
     """The summary fact of a directory from (path, fact, size) of each entry below it (any order)."""
     digest = hashlib.sha256()

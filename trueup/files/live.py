@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from trueup.files.dirs import Holding
 from trueup.model.facts import ABSENT, FileFact
 
 
@@ -16,28 +17,28 @@ class LiveTree:
     """``notable``: facts of walked paths that may be drift; ``tracked``: ledger paths among them, plus
     tracked paths the walk did not meet; ``expected``: the ledger entry of every tracked path;
     ``get(path)``: the live fact of any path (decoding the walk's in-memory records only when a path is
-    not notable — nothing here reads the disk); ``occupied``: directories ('' or 'a/b/') that directly hold
-    a ledger path the walk met (None: work them out from ``tracked``); ``sizes``: the size of notable
+    not notable — nothing here reads the disk); ``holding``: directories ('a/b/') with a ledger path the walk
+    met at or below them (trueup.files.dirs.Holding; None: work them out from ``tracked``); ``sizes``: the size of notable
     untracked paths, where known.
     """
 
     def __init__(self, notable: dict[str, FileFact], tracked: set[str], expected: dict[str, dict[str, Any]],
                  lookup: Callable[[str], FileFact | None] | None = None,
                  everything: Callable[[], dict[str, FileFact]] | None = None,
-                 occupied: set[str] | None = None, sizes: dict[str, int] | None = None) -> None:
+                 holding: Holding | None = None, sizes: dict[str, int] | None = None) -> None:
         self.notable = notable
         self.tracked = tracked
         self.expected = expected
         self._lookup = lookup
         self._everything = everything
-        self.occupied = occupied
+        self.holding = holding
         self.sizes = sizes if sizes is not None else {}
 
     @classmethod
     def of(cls, ledger_files: dict[str, dict[str, Any]], facts: dict[str, FileFact]) -> LiveTree:
         """Every fact notable and every ledger path tracked: small trees and unit tests."""
-        occupied = {p.rpartition("/")[0] + "/" if "/" in p else "" for p in ledger_files}
-        return cls(dict(facts), set(ledger_files), dict(ledger_files), facts.get, lambda: dict(facts), occupied)
+        holding = Holding.of(p.rpartition("/")[0] + "/" for p in ledger_files if "/" in p)
+        return cls(dict(facts), set(ledger_files), dict(ledger_files), facts.get, lambda: dict(facts), holding)
 
     def get(self, path: str, default: FileFact = ABSENT) -> FileFact:
         fact = self.notable.get(path)

@@ -108,7 +108,7 @@ def with_ignored(spec: ComponentSpec, live: LiveTree, paths: list[str]) -> tuple
     def lookup(path: str) -> FileFact | None:
         return overlay.get(path) or fallback(path, None)  # type: ignore[arg-type]
 
-    tree = LiveTree(live.notable, live.tracked, live.expected, lookup, live._everything, live.occupied, live.sizes)
+    tree = LiveTree(live.notable, live.tracked, live.expected, lookup, live._everything, live.holding, live.sizes)
     return tree, frozenset(overlay)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trueup.files.dirs import Holding
 from trueup.files.ledger_view import LedgerView
 from trueup.files.live import LiveTree
 from trueup.files.probe import observe_in_root
@@ -31,9 +32,12 @@ class Settled:
         extra = {p: observe_in_root(install_path, p)
                  for p in sorted({*missing, *special} - tree.notable.keys() - tree.secrets.keys())}
         tracked = (tree.tracked & tree.notable.keys()) | set(missing)
-        occupied = tree.occupied_dirs() | {p.rpartition("/")[0] + "/" if "/" in p else "" for p in missing}
+        # A missing ledger path's directory holds it all the same: never one untracked item.
+        holding = tree.holding if tree.holding is not None else Holding.of(tree.occupied_dirs())
+        if missing:
+            holding = holding.changed({p.rpartition("/")[0] + "/" for p in missing if "/" in p}, ())
         self.live = LiveTree({**tree.notable, **extra}, tracked, {p: self.expected(p) for p in tracked},
-                             self._lookup, lambda: {**tree.files, **extra}, occupied, tree.sizes)
+                             self._lookup, lambda: {**tree.files, **extra}, holding, tree.sizes)
 
     def expected(self, path: str) -> dict[str, Any]:
         """The ledger entry of a tracked path, from the cheapest place that knows it."""

@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from trueup.files import fork
+from trueup.files import fork, splice
 from trueup.files.changed import WalkDelta
+from trueup.files.dirs import Holding
 from trueup.files.patterns import Matcher, spec_key
 from trueup.files.walk_worker import Hint, Progress, Verdicts, Worker
 from trueup.model.facts import FileFact, format_mode
@@ -67,6 +68,8 @@ class TreeSnapshot:
         self.sizes: dict[str, int] = {}  # lstat size of each notable untracked path (a directory's summary)
         self._files: dict[str, FileFact] | None = None
         self.delta: WalkDelta | None = None  # set by a walk fed by events (trueup watch)
+        self.occupied: frozenset[str] | None = None  # ... with its directories directly holding a ledger path
+        self.holding: Holding | None = None  # ... and those holding one at or below them (trueup.files.dirs)
 
     @property
     def files(self) -> dict[str, FileFact]:
@@ -85,6 +88,8 @@ class TreeSnapshot:
 
     def occupied_dirs(self) -> set[str]:
         """Directories ('' for the root, else 'a/b/') holding a ledger path the walk met: never untracked as a whole."""
+        if self.occupied is not None:
+            return set(self.occupied)
         out: set[str] = set()
         blocks, at = self.blocks, 0
         while at < len(blocks):
@@ -143,11 +148,17 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
         verdicts = Verdicts(ledger_files() if ledger_files is not None else {}, {})
     ignore_m, secret_m = Matcher(ignore), Matcher(secrets)
     n = fork.worker_count() if workers is None else max(1, workers)
-    hint = None
+    hint = walk_roots = None
     if changed is not None and trust and cache.stamp_ns == changed.token:
-        hint = Hint(*changed.dirty_dirs(), cache.dirs)
+        dirty, subtrees = changed.dirty_dirs()
+        walk_roots = splice.roots(cache, dirty, subtrees)
+        if walk_roots is None:
+            hint = Hint(dirty, subtrees, cache.dirs)
         n = 1  # the walk visits only what events named: a fork would cost more than all of it
 
+    if walk_roots is not None:
+        return _spliced(root, cache, walk_roots, Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special),
+                                                        skip=cache.dirs), stamp, skey, ledger_key, meta, cache_dir)
     shards = fork.shards(root_s, ignore_m, want=16 * n if n > 1 else 1) if hint is None else [("", root_s, True)]
     worker = Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special), hint)
     if n > 1 and len(shards) >= fork.PARALLEL_MIN_SHARDS:
@@ -161,17 +172,7 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
     cached_meta = cache.meta if trust else None
     del worker, cache, verdicts  # the parent no longer needs the old cache: keep peak memory down
 
-    for part in parts:
-        if part[4]:
-            errno_, strerror, filename = part[4][0]
-            raise OSError(errno_, strerror, filename)
-
-    snapshot = TreeSnapshot(b"".join(part[0] for part in parts))
-    for _, names_b, records, _, _ in parts:
-        if names_b:
-            snapshot._add_notable(names_b, records)
-    snapshot.notable = dict(sorted(snapshot.notable.items()))
-    snapshot.secrets = dict(sorted(snapshot.secrets.items()))
+    snapshot = _snapshot(b"".join(part[0] for part in parts), parts)
     ndirs, snapshot.tracked_seen, hashed, changed, _ = (sum(c) for c in zip(*(part[3] for part in parts)))
     snapshot.trusted_meta = cached_meta
     del parts
@@ -181,4 +182,50 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
         if changed or hashed or ndirs != cached_dirs or not trust or new_meta != cached_meta:
             stat_cache.save(cache_dir, root, stat_cache.encode(root, stamp, skey, ledger_key, new_meta,
                                                                snapshot.blocks, ndirs))
+    return snapshot
+
+
+def _snapshot(blocks: bytes, parts: list[tuple[Any, ...]]) -> TreeSnapshot:
+    """The snapshot of the walk's ``blocks`` with the notable entries its workers handed over (errors raised)."""
+    for part in parts:
+        if part[4]:
+            errno_, strerror, filename = part[4][0]
+            raise OSError(errno_, strerror, filename)
+    snapshot = TreeSnapshot(blocks)
+    for _, names_b, records, _, _ in parts:
+        if names_b:
+            snapshot._add_notable(names_b, records)
+    snapshot.notable = dict(sorted(snapshot.notable.items()))
+    snapshot.secrets = dict(sorted(snapshot.secrets.items()))
+    return snapshot
+
+
+def _spliced(root: Path, cache: stat_cache.StatCache, walk_roots: list[str], worker: Worker, stamp: int,
+             skey: bytes, ledger_key: bytes, meta: MetaFn | None, cache_dir: Path | None) -> TreeSnapshot:
+    """A walk fed by events when no cached directory was named itself (trueup/files/splice.py): the directories
+    ``walk_roots`` again, every other block as cached."""
+    root_s = os.fspath(root)
+    for prefix in walk_roots:
+        worker.walk(prefix, root_s + "/" + prefix[:-1] if prefix else root_s, True)
+    walked = {p for p, *_ in splice.headers(bytes(worker.blocks))}
+    for prefix in (splice.derive(cache).notable | worker.special_dirs) - walked:
+        if prefix in cache.dirs:  # the kept blocks' notable entries (and generated paths), as a full walk has them
+            worker._cached_notables(prefix, cache.dirs[prefix])
+    part = worker.result()
+    blocks, offsets, derived, redone = splice.splice(cache, part[0])
+    snapshot = _snapshot(blocks, [part])
+    snapshot.tracked_seen = derived.tracked
+    snapshot.trusted_meta = cache.meta
+    snapshot.holding, snapshot.occupied = derived.holding, derived.occupied
+    _, _, hashed, changed, _ = part[3]
+    new_meta = meta(snapshot) if meta is not None else {"dirty": {}}
+    kept = stamp
+    if changed or hashed or len(offsets) != len(cache) or new_meta != cache.meta:
+        fresh = stat_cache.StatCache(stamp, cache.spec_key, ledger_key, new_meta, blocks, dict(offsets))
+        fresh.derived = derived
+        if cache_dir is not None:
+            stat_cache.keep(cache_dir, root, fresh)
+    else:
+        kept = cache.stamp_ns  # nothing differs: the cache stays what it is
+    snapshot.delta = WalkDelta(cache.stamp_ns, kept, offsets, redone)
     return snapshot

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from trueup.files import backups, dirs
-from trueup.files.dirs import parents
+from trueup.files.dirs import Holding, parents
 from trueup.files.accepted import accepted_fact
 from trueup.files.globs import spec_matcher
 from trueup.files.live import LiveTree
@@ -26,6 +26,19 @@ def _under(path: str, roots: set[str]) -> bool:
     return bool(roots) and any(p in roots for p in parents(path))
 
 
+class _Blocked:
+    """Directories held by the ledger (``holding``) or blocked for another reason (``more``, which may grow)."""
+
+    def __init__(self, holding: Holding, more: set[str]) -> None:
+        self.holding, self.more = holding, more
+
+    def __contains__(self, directory: str) -> bool:
+        return directory in self.more or directory in self.holding
+
+    def update(self, directories: Iterable[str]) -> None:
+        self.more.update(directories)
+
+
 def diff_untracked(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree,
                    secrets: Iterable[str] = ()) -> list[Drift]:
     is_backup = Matcher(spec_matcher(spec.backup_patterns))
@@ -33,19 +46,17 @@ def diff_untracked(spec: ComponentSpec, ledger: dict[str, Any], live: LiveTree,
     recorded = backups.records(ledger)
     accepted_dirs = {p for p in ledger["accepted"] if p.endswith("/")}
     # Directories that can never be one untracked item: something below them is the ledger's or the operator's.
-    blocked: set[str] = set()
-    occupied = live.occupied if live.occupied is not None else {
-        p.rpartition("/")[0] + "/" if "/" in p else "" for p in live.tracked}
-    for d in occupied:
-        if d:
-            blocked.add(d)
-            blocked.update(parents(d))
+    # (The ledger's: ``holding``, kept as it is — trueup watch updates it per cycle for the directories that changed.)
+    holding = live.holding if live.holding is not None else Holding.of(
+        p.rpartition("/")[0] + "/" for p in live.tracked if "/" in p)
+    more: set[str] = set()
     for path in (*live.tracked, *generated, *(g.template for g in spec.generated), *secrets,
                  *(p for p in ledger["accepted"] if not p.endswith("/")), *(p.rstrip("/") for p in recorded)):
-        blocked.update(parents(path))
+        more.update(parents(path))
     # A directory where a tracked or generated file was (type-changed): its files one by one, as before.
-    blocked.update(p + "/" for p in (*live.tracked, *generated))
-    sets_blocked = set(blocked)
+    more.update(p + "/" for p in (*live.tracked, *generated))
+    sets_blocked = _Blocked(holding, set(more))
+    blocked = _Blocked(holding, more)
 
     items: list[Drift] = []
     untracked: list[tuple[str, FileFact, FileFact | None]] = []

@@ -87,7 +87,8 @@ class Worker:
     """Walks shards and writes one packed block per directory; the same code runs in-process or forked."""
 
     def __init__(self, ignore: Matcher, secrets: Matcher, cache: stat_cache.StatCache | None,
-                 verdicts: Verdicts, trust: bool, special: frozenset[str], hint: Hint | None = None) -> None:
+                 verdicts: Verdicts, trust: bool, special: frozenset[str], hint: Hint | None = None,
+                 skip: Any = ()) -> None:
         # None when the spec has no patterns: two calls per file saved on the common manifest.
         self.ignore = None if ignore.never else ignore
         self.secret = None if secrets.never else secrets
@@ -109,6 +110,7 @@ class Worker:
         self.buf = memoryview(bytearray(hashing.CHUNK))
         self.tick: Callable[[int], None] | None = None
         self.hint = hint  # only with a trusted cache: trueup.files.tree decides
+        self.skip = skip  # directories not to descend into: their cached blocks stay as they are (files/splice.py)
 
     def _error(self, exc: OSError, path: str) -> None:
         # ``path`` in full: calls relative to a directory descriptor carry only the entry's name.
@@ -140,7 +142,8 @@ class Worker:
                             is_dir = False
                         if not is_dir:
                             files.append(de)
-                        elif recurse and (self.ignore is None or not self.ignore(prefix + de.name + "/")):
+                        elif (recurse and (self.ignore is None or not self.ignore(prefix + de.name + "/"))
+                              and prefix + de.name + "/" not in self.skip):
                             stack.append((prefix + de.name + "/", directory + "/" + de.name))
                 self._directory(prefix, directory, fd, files)
             finally:

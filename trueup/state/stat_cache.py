@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,6 @@ def cache_path(cache_dir: Path, root: Path) -> Path:
 
 def stamp_now() -> int:
     """The stamp a cache written by a walk starting now carries."""
-    import time
-
     return time.time_ns() - RACY_SLACK_NS
 
 
@@ -74,7 +73,7 @@ class StatCache:
     without parsing the ledger).
     """
 
-    __slots__ = ("stamp_ns", "spec_key", "ledger_key", "meta", "data", "dirs")
+    __slots__ = ("stamp_ns", "spec_key", "ledger_key", "meta", "data", "dirs", "derived")
 
     def __init__(self, stamp_ns: int, spec_key: bytes, ledger_key: bytes, meta: dict[str, Any] | None,
                  data: bytes, dirs: dict[str, int]) -> None:
@@ -84,6 +83,7 @@ class StatCache:
         self.meta = meta
         self.data = data
         self.dirs = dirs
+        self.derived: Any = None  # trueup.files.splice.Derived, once a watch cycle worked it out
 
     def __len__(self) -> int:
         return len(self.dirs)
@@ -164,22 +164,70 @@ def load(cache_dir: Path, root: Path) -> StatCache | None:
     return cache
 
 
-def save(cache_dir: Path, root: Path, chunks: list[bytes]) -> None:
-    """Write the cache atomically; a failure to write only costs the next plan some hashing."""
+def save(cache_dir: Path, root: Path, chunks: list[bytes], cache: StatCache | None = None) -> None:
+    """Write the cache atomically; a failure to write only costs the next plan some hashing. (``cache``: the same
+    cache, decoded, for trueup watch to keep.)"""
     from trueup.state import resident
     from trueup.state.atomic import write_chunks  # not needed on a warm plan that writes nothing
 
+    path = cache_path(cache_dir, root)
+    _pending.pop(path, None)
     try:
         # Not fsynced: a cache lost in a crash costs one plan some hashing, and a torn one fails its checksum.
-        write_chunks(cache_path(cache_dir, root), chunks, mode=0o600, durable=False)
+        write_chunks(path, chunks, mode=0o600, durable=False)
     except OSError:
         if resident.active():
             # trueup watch takes the cache on disk for this walk's result: an older one must not stay there.
             try:
-                cache_path(cache_dir, root).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
             except OSError:
                 resident.keep(False)  # nor removed: keep nothing, and trueup watch forgets its tokens
         return
     if resident.active():
-        resident.put("stat-cache", cache_path(cache_dir, root), decode(b"".join(chunks), root, verified=True),
-                     written_here=True)
+        resident.put("stat-cache", path, cache or decode(b"".join(chunks), root, verified=True), written_here=True)
+
+
+# trueup watch: caches its walks made that are not on disk yet (path → root, since when), see keep().
+_pending: dict[Path, tuple[Path, float]] = {}
+FLUSH_EVERY_S = 30.0
+
+
+def keep(cache_dir: Path, root: Path, cache: StatCache) -> None:
+    """A walk's new cache. In trueup watch it is kept in memory, standing in for the file on disk as that file is
+    now, and written at most every FLUSH_EVERY_S (flush()): the file on disk is only where other processes start,
+    and any cache there is sound for them (every entry is checked by its lstat). Elsewhere: written now."""
+    from trueup.state import resident
+
+    path = cache_path(cache_dir, root)
+    if not resident.active() or resident.identity(path) is None:
+        save(cache_dir, root, _chunks(root, cache), cache)
+        return
+    resident.put("stat-cache", path, cache, written_here=True)
+    _pending.setdefault(path, (root, time.monotonic()))
+
+
+def flush(older_than: float = 0.0) -> None:
+    """Write the kept caches waiting longer than ``older_than`` s (trueup watch: after a cycle, and when it stops).
+    A cache whose file another process replaced meanwhile is dropped: that process's cache is as sound."""
+    from trueup.state import resident
+
+    now = time.monotonic()
+    for path, (root, since) in list(_pending.items()):
+        if now - since < older_than:
+            continue
+        del _pending[path]
+        cache = resident.get("stat-cache", path)
+        if cache is not None:
+            save(path.parent, root, _chunks(root, cache), cache)
+
+
+def _chunks(root: Path, cache: StatCache) -> list[bytes]:
+    return encode(root, cache.stamp_ns, cache.spec_key, cache.ledger_key, cache.meta, cache.data, len(cache.dirs))
+
+
+def stamp(cache_dir: Path, root: Path) -> int | None:
+    """The stamp of the cache the next walk of ``root`` starts from: trueup watch's kept one, else the file's."""
+    from trueup.state import resident
+
+    kept = resident.get("stat-cache", cache_path(cache_dir, root))
+    return kept.stamp_ns if kept is not None else None

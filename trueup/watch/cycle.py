@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trueup.manifest import Workspace
+from trueup.state import stat_cache
 from trueup.watch import alerts, heal
 from trueup.watch.monitor import Monitor
 
@@ -37,4 +38,5 @@ def cycle(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, re
     from trueup import history
 
     history.compact_due()  # after the alerts: a compaction reads every state row, an edit should not wait for it
+    stat_cache.flush(stat_cache.FLUSH_EVERY_S)  # its walks' caches, kept in memory, on disk now and then
     return document

@@ -18,7 +18,7 @@ from trueup.files.changed import ChangedPaths, cache_token, root_key
 from trueup.files.globs import spec_matcher
 from trueup.files.patterns import Matcher
 from trueup.manifest import ComponentSpec
-from trueup.state import resident
+from trueup.state import resident, stat_cache
 from trueup.state.racy import RACY_SLACK_NS
 from trueup.watch.inotify import Inotify, Unavailable
 
@@ -62,6 +62,7 @@ class Monitor:
         self.error = None
 
     def close(self) -> None:
+        stat_cache.flush()  # the caches kept in memory: on disk before they are forgotten
         resident.keep(False)
         if self.inotify is not None:
             self.inotify.close()
