@@ -19,6 +19,7 @@ from typing import Any
 from attrs import define, field
 
 from trueup.history import classes as C
+from trueup.history import kept
 from trueup.history import units as U
 from trueup.history.record import ComponentRecord, Recorder
 from trueup.history.trend import drift_trend
@@ -149,8 +150,7 @@ def _record(workspace, observed, full_hash, keep_days, keep_runs, window) -> Rec
             recorded.run = run
             store.import_journal(conn, workspace.state_dir, run)
             recorder = Recorder(conn, run, at, window)
-            for o in observed:
-                _component(recorder, workspace, o, recorded)
+            pending = [_component(recorder, workspace, o, recorded) for o in observed]
             if run % COMPACT_EVERY == 0 and _deferred["on"]:
                 _deferred["due"] = (workspace.state_dir, keep_days, keep_runs)
             elif run % COMPACT_EVERY == 0:
@@ -158,16 +158,18 @@ def _record(workspace, observed, full_hash, keep_days, keep_runs, window) -> Rec
     except BaseException:
         conn.close()
         raise
+    kept.commit([p for p in pending if p is not None])  # only now: a rolled-back record left nothing to keep
     return recorded
 
 
-def _component(recorder: Recorder, workspace, o: Observed, recorded: Recorded) -> None:
+def _component(recorder: Recorder, workspace, o: Observed, recorded: Recorded) -> kept.Pending | None:
     conn = recorder.conn
     prev_run = store.component_last_run(conn, o.component)
     rec = ComponentRecord(o.component, first=prev_run is None)
     applies = store.applies_between(conn, o.component, prev_run or 0, recorder.run)
     store.set_component_run(conn, o.component, recorder.run)
-    recorder.files(rec, prev_run, applies, o.blocks or b"")
+    remember = recorder.files(rec, prev_run, applies, o.blocks or b"", o.delta,
+                              kept.key(workspace.state_dir, o.component))
     config, unread = U.config_units(o.component, o.config, workspace.root, workspace.state_dir)
     service = U.service_units(o.runtime)
     # A service whose manager did not answer, a config file that did not parse: not observed, so not "removed".
@@ -179,6 +181,7 @@ def _component(recorder: Recorder, workspace, o: Observed, recorded: Recorded) -
     recorded.since[o.component] = _since(conn, o.component)
     recorded.trend[o.component] = drift_trend(conn, o.component, recorder.run)
     recorded.warnings[o.component] = _warnings(recorder, o.component)
+    return remember
 
 
 def _since(conn: sqlite3.Connection, component: str) -> dict[str, Any]:
@@ -196,12 +199,13 @@ def _warnings(recorder: Recorder, component: str) -> list[PlanWarning]:
     conn, run, window = recorder.conn, recorder.run, recorder.window
     start = max(1, run - window + 1)
     # Units decided flapping when they last changed (classes.flap_until): an indexed look-up, however many
-    # units oscillated in the window; scores are worked out for the ones shown.
-    flapping = conn.execute("SELECT id, kind, name FROM units WHERE component=? AND flap_until>? ORDER BY kind, name "
-                            "LIMIT ?", (component, run, MAX_WARNINGS)).fetchall()
+    # units oscillated in the window; scores are worked out for the ones shown. "flap_until>0" (implied, run ≥ 1)
+    # is what lets SQLite use the partial index units_flapping: without it, it reads every unit of the component.
+    flapping = conn.execute("SELECT id, kind, name FROM units WHERE component=? AND flap_until>? AND flap_until>0 "
+                            "ORDER BY kind, name LIMIT ?", (component, run, MAX_WARNINGS)).fetchall()
     more = 0
     if len(flapping) == MAX_WARNINGS:
-        more = conn.execute("SELECT count(*) FROM units WHERE component=? AND flap_until>?",
+        more = conn.execute("SELECT count(*) FROM units WHERE component=? AND flap_until>? AND flap_until>0",
                             (component, run)).fetchone()[0] - MAX_WARNINGS
     windows = recorder.window_rows([u for u, _, _ in flapping])
     oscillating = []

@@ -3,7 +3,8 @@ history warnings (oscillating, silent-rewrite) per component, and since when eac
 
 Only what changed is written. Files are compared directory by directory: the walk's packed block of a
 directory the stat cache found unchanged has the same bytes as last run, so its files are not decoded
-(and when no block changed at all, nothing about files is even read from the database).
+(and when no block changed at all, nothing about files is even read from the database). In trueup watch, a walk
+fed by events names the directories it redid (WalkDelta): only those are digested and compared (history/kept.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from attrs import define, field
 
 from trueup.history import classes as C
+from trueup.history import kept
 from trueup.history import units as U
 from trueup.state import history as store
 
@@ -150,16 +152,60 @@ class Recorder:
 
     # ---- files, directory by directory ------------------------------------------------------------------
 
-    def files(self, rec: ComponentRecord, prev_run, applies, blocks: bytes) -> None:
-        conn = self.conn
+    def files(self, rec: ComponentRecord, prev_run, applies, blocks: bytes, delta=None,
+              keep: tuple[str, str] | None = None) -> kept.Pending | None:
+        """Record the files the walk's ``blocks`` hold; returns what trueup watch may keep of them once committed
+        (``keep``: the key they are kept under, None outside watch). ``delta``: trueup.files.changed.WalkDelta."""
+        last = kept.get(keep)
+        row = self.conn.execute("SELECT tree FROM components WHERE name=?", (rec.name,)).fetchone()
+        if (last is not None and delta is not None and delta.base == last.stamp and last.run == prev_run
+                and row is not None and row[0] == last.tree):
+            redone = self._files_redone(rec, prev_run, applies, blocks, delta, keep, last)
+            if redone is not None:
+                return redone
         raw = U.dir_digests(blocks)
         digest = U.tree_digest(raw)
-        row = conn.execute("SELECT tree FROM components WHERE name=?", (rec.name,)).fetchone()
-        if row is not None and row[0] == digest:
-            return  # not one directory changed: nothing about files to read or write
+        same = row is not None and row[0] == digest  # not one directory changed: nothing about files to read or write
+        if same and keep is None:
+            return None
         dirs = {U.prefix_text(p): v for p, v in raw.items()}
-        before = dict(conn.execute("SELECT prefix, digest FROM dirs WHERE component=?", (rec.name,)))
+        remember = None if keep is None else kept.Pending(keep, delta.stamp if delta is not None else None, self.run,
+                                                            digest, dirs={p: v[0] for p, v in dirs.items()})
+        if same:
+            return remember
+        before = dict(self.conn.execute("SELECT prefix, digest FROM dirs WHERE component=?", (rec.name,)))
         moved = sorted(p for p in dirs.keys() | before.keys() if (dirs[p][0] if p in dirs else None) != before.get(p))
+        self._moved(rec, prev_run, applies, blocks, dirs, moved, before, digest)
+        return remember
+
+    def _files_redone(self, rec: ComponentRecord, prev_run, applies, blocks: bytes, delta, keep: tuple[str, str],
+                      last: kept.Files) -> kept.Pending | None:
+        """``files`` from the directories a walk fed by events redid: every other block is the one recorded
+        (None, nothing written: the delta does not add up to its walk, compare everything)."""
+        now = {}
+        for prefix in delta.redone:
+            at = delta.offsets.get(prefix)
+            if at is not None:
+                now[prefix] = (U.block_digest(blocks, at)[1], at)
+        # A directory that came (or went) without being named redone would be missed for good: a delta that does not
+        # add up to its walk's directories is not trusted (what WalkDelta promises, checked where it costs nothing).
+        came = sum(p not in last.dirs for p in now)
+        gone = sum(p in last.dirs for p in delta.redone if p not in now)
+        if len(last.dirs) + came - gone != len(delta.offsets):
+            return None
+        moved = sorted(p for p in delta.redone if (now[p][0] if p in now else None) != last.dirs.get(p))
+        digest = U.tree_moved(last.tree, [last.dirs[p] for p in moved if p in last.dirs],
+                              [now[p][0] for p in moved if p in now])
+        if digest != last.tree:  # as the full comparison: the same tree digest, nothing to read or write
+            self._moved(rec, prev_run, applies, blocks, now, moved, last.dirs, digest)
+        return kept.Pending(keep, delta.stamp, self.run, digest,
+                            moved={p: now[p][0] if p in now else None for p in moved})
+
+    def _moved(self, rec: ComponentRecord, prev_run, applies, blocks: bytes, dirs: dict[str, tuple],
+               moved: list[str], before, digest: bytes) -> None:
+        """Record the directories that ``moved`` (``dirs``: prefix → (digest, offset) of each that is there now;
+        ``before``: the prefixes recorded last run)."""
+        conn = self.conn
         previous = self._previous_stats(rec.name, [p for p in moved if p in before])
         # Within a directory that moved, only entries whose lstat moved (or that came or went) are looked at.
         candidates: list[tuple[str, str, int | None]] = []  # (path, dir, index in its block now or None: gone)

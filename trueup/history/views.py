@@ -144,8 +144,8 @@ def summary(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         changes = dict(conn.execute(
             "SELECT u.kind, count(*) FROM states s JOIN units u ON u.id=s.unit WHERE u.component=? AND u.kind!=? "
             "AND s.classes NOT LIKE ? GROUP BY u.kind", (name, U.DRIFT, f"%{C.BASELINE}%")))
-        flapping = conn.execute("SELECT count(*) FROM units WHERE component=? AND flap_until>?",
-                                (name, last_run or 0)).fetchone()[0]
+        flapping = conn.execute("SELECT count(*) FROM units WHERE component=? AND flap_until>? AND flap_until>0",
+                                (name, last_run or 0)).fetchone()[0]  # >0: the partial index (history._warnings)
         silent = conn.execute(
             "SELECT count(*) FROM states s JOIN units u ON u.id=s.unit WHERE u.component=? AND u.kind=? "
             "AND (',' || s.classes || ',') LIKE ?", (name, U.FILE, f"%,{C.SILENT_REWRITE},%")).fetchone()[0]
