@@ -7,11 +7,13 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sized
 from pathlib import Path
+from types import MappingProxyType
 
 from attrs import frozen
 
+from trueup import source_memo
 from trueup.errors import GitError
 from trueup.manifest import ComponentSpec, resolve_user_path
 
@@ -57,6 +59,11 @@ VERSION_FILES = {
 }
 
 
+def _cost(per_item: int) -> Callable[[Sized], int]:
+    """What an answer of that many items costs trueup watch's memory budget (roughly bytes; source_memo.py)."""
+    return lambda value: 100 + per_item * len(value)
+
+
 @frozen
 class TreeEntry:
     path: str
@@ -85,6 +92,7 @@ def refresh_mirror(spec: ComponentSpec, location: Path) -> None:
     if not _URL.match(spec.repo):
         return
     if location.exists():
+        source_memo.forget_refs(location)  # the fetch rewrites refs: a watch cycle that fetched asks git afresh
         _git(location, "fetch", "--quiet", "--prune", "--tags", "origin", "+refs/heads/*:refs/heads/*")
     else:
         location.parent.mkdir(parents=True, exist_ok=True)
@@ -95,35 +103,60 @@ def refresh_mirror(spec: ComponentSpec, location: Path) -> None:
 
 @frozen
 class Source:
+    """A git repository; inside trueup watch what a cycle asks is remembered until it changes (source_memo.py)."""
+
     repo: Path
 
     def check(self) -> None:
         if not self.repo.exists():
             raise GitError(f"source repository {self.repo} does not exist", hint="fix source.repo in trueup.yaml")
-        _git(self.repo, "rev-parse", "--git-dir")
+        if not source_memo.checked(self.repo, self._git_dirs):
+            _git(self.repo, "rev-parse", "--git-dir")
+
+    def _git_dirs(self) -> tuple[Path, Path] | None:
+        """(git dir, common git dir) — a linked worktree's refs are in both — or None if git will not say."""
+        out = _git(self.repo, "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir")
+        dirs = [Path(line) for line in out.decode("utf-8", "surrogateescape").splitlines()]
+        return (dirs[0], dirs[1]) if len(dirs) == 2 and all(d.is_absolute() for d in dirs) else None
 
     def resolve(self, ref: str) -> str:
-        try:
-            return _git(self.repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
-        except GitError:
-            raise GitError(f"ref {ref!r} does not resolve to a commit in {self.repo}",
-                           hint="check source.ref: a tag, branch or commit of that repository") from None
+        def ask() -> str:
+            try:
+                return _git(self.repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+            except GitError:
+                raise GitError(f"ref {ref!r} does not resolve to a commit in {self.repo}",
+                               hint="check source.ref: a tag, branch or commit of that repository") from None
+
+        if source_memo.OBJECT_ID.fullmatch(ref):  # a pinned commit: git reads it as an id, whatever refs exist
+            return source_memo.by_ids(self.repo, "resolve", (ref,), ask, len, str)
+        return source_memo.by_ref(self.repo, "resolve", ref, ask)
 
     def has_commit(self, commit: str) -> bool:
-        try:
-            _git(self.repo, "cat-file", "-e", f"{commit}^{{commit}}")
-            return True
-        except GitError:
-            return False
+        def ask() -> bool:
+            try:
+                _git(self.repo, "cat-file", "-e", f"{commit}^{{commit}}")
+                return True
+            except GitError:
+                return False
+
+        return source_memo.has_object(self.repo, commit, ask)
 
     def is_tag(self, ref: str) -> bool:
-        try:
-            _git(self.repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}")
-            return True
-        except GitError:
-            return False
+        def ask() -> bool:
+            try:
+                _git(self.repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}")
+                return True
+            except GitError:
+                return False
 
-    def tree(self, commit: str) -> dict[str, TreeEntry]:
+        return source_memo.by_ref(self.repo, "is-tag", f"refs/tags/{ref}", ask)
+
+    def tree(self, commit: str) -> Mapping[str, TreeEntry]:
+        # Handed out read-only, not copied: a 100k-file tree takes 4 ms to copy.
+        return source_memo.by_ids(self.repo, "tree", (commit,), lambda: self._tree(commit), _cost(300),
+                                  MappingProxyType)  # type: ignore[arg-type]
+
+    def _tree(self, commit: str) -> dict[str, TreeEntry]:
         out: dict[str, TreeEntry] = {}
         for record in _git(self.repo, "ls-tree", "-r", "-z", "--full-tree", commit).split(b"\0"):
             if not record:
@@ -164,12 +197,18 @@ class Source:
 
     def changed_paths(self, old: str, new: str) -> set[str]:
         """Paths whose blob or mode differ between two commits."""
-        raw = _git(self.repo, "diff", "--no-renames", "--name-only", "-z", old, new)
-        return {p.decode("utf-8", errors="surrogateescape") for p in raw.split(b"\0") if p}
+        def ask() -> set[str]:
+            raw = _git(self.repo, "diff", "--no-renames", "--name-only", "-z", old, new)
+            return {p.decode("utf-8", errors="surrogateescape") for p in raw.split(b"\0") if p}
+
+        return source_memo.by_ids(self.repo, "changed", (old, new), ask, _cost(100), set)
 
     def renames(self, old: str, new: str) -> dict[str, str]:
         """Old path → new path of every file git sees renamed between two commits (``--find-renames``: a
         removed and an added file at least 50% similar)."""
+        return source_memo.by_ids(self.repo, "renames", (old, new), lambda: self._renames(old, new), _cost(200), dict)
+
+    def _renames(self, old: str, new: str) -> dict[str, str]:
         raw = _git(self.repo, "diff", "--find-renames", "--name-status", "-z", old, new).split(b"\0")
         out: dict[str, str] = {}
         i = 0
@@ -195,7 +234,10 @@ class Source:
             for name in names:
                 proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
                 proc.stdin.flush()
-                header = proc.stdout.readline().split()
+                line = proc.stdout.readline()
+                if not line:  # git died: not "missing", which trueup watch would go on believing (source_memo.py)
+                    raise GitError(f"git cat-file --batch ended early in {self.repo}")
+                header = line.split()
                 if len(header) != 3:  # "<name> missing" (or ambiguous)
                     yield name, None, None
                     continue
@@ -216,20 +258,26 @@ class Source:
 
     def files_at(self, commit: str, paths: list[str]) -> dict[str, bytes | None]:
         """The content of each path at ``commit`` (None when it is not a file there), in one git process."""
-        names = [f"{commit}:{path}" for path in paths]
-        found = {name: data if kind == "blob" else None for name, kind, data in self._batch(names)}
-        return {path: found.get(name) for path, name in zip(paths, names)}
+        def ask(wanted: list[str]) -> dict[str, bytes | None]:
+            names = [f"{commit}:{path}" for path in wanted]
+            found = {name: data if kind == "blob" else None for name, kind, data in self._batch(names)}
+            return {path: found.get(name) for path, name in zip(wanted, names)}
+
+        return source_memo.by_path(self.repo, "file", commit, paths, ask, self.has_commit)
 
     def blob(self, blob_id: str) -> bytes:
         return _git(self.repo, "cat-file", "blob", blob_id)
 
     def show(self, commit: str, path: str) -> bytes | None:
-        try:
-            return _git(self.repo, "show", f"{commit}:{path}")
-        except GitError:
-            return None
+        def ask(wanted: list[str]) -> dict[str, bytes | None]:
+            try:
+                return {path: _git(self.repo, "show", f"{commit}:{path}")}
+            except GitError:
+                return {path: None}
 
-    def file_hashes(self, tree: dict[str, TreeEntry], paths, cache_dir: Path | None) -> dict[str, str]:
+        return source_memo.by_path(self.repo, "show", commit, [path], ask, self.has_commit)[path]
+
+    def file_hashes(self, tree: Mapping[str, TreeEntry], paths, cache_dir: Path | None) -> dict[str, str]:
         """sha256 of the content of ``paths`` in ``tree``; blob → sha256 results are cached (blobs never change)."""
         from trueup.state import blob_memo
 
