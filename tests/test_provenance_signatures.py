@@ -246,6 +246,21 @@ def test_moved_tag_without_trust_is_still_caught(installed):
     assert not [d for d in installed.plan()["components"][0]["drift"] if d["class"] == "provenance"]
 
 
+def test_a_tag_moved_upstream_of_a_remote_source_is_moved_tag_drift_not_a_failed_fetch(project):
+    """The mirror follows the remote's tags: a tag moved upstream is the same red flag as a local one (a fetch that
+    refused to move it failed every plan of the component, with no way out but deleting the mirror)."""
+    project.source({"v1": V1, "v2": V2})
+    project.manifest(ref="v1", extra={"source": {"repo": f"file://{project.repo}", "ref": "v1"}})
+    install(project)
+    old = git(project.repo, "rev-parse", "v1^{commit}")
+    git(project.repo, "tag", "-f", "v1", "v2")
+    doc = project.plan()
+    assert ("provenance", "moved-tag", None) in project.kinds(doc)
+    assert project_upgrade_not_recommended(project, doc)
+    git(project.repo, "tag", "-f", "v1", old)
+    assert not [d for d in project.plan()["components"][0]["drift"] if d["class"] == "provenance"]
+
+
 def project_upgrade_not_recommended(project: Project, doc: dict) -> bool:
     upgrade = project.action(doc, "upgrade")
     return upgrade["recommended"] is False and upgrade["group"] == "app/provenance/moved-tag"

@@ -93,7 +93,9 @@ def refresh_mirror(spec: ComponentSpec, location: Path) -> None:
         return
     if location.exists():
         source_memo.forget_refs(location)  # the fetch rewrites refs: a watch cycle that fetched asks git afresh
-        _git(location, "fetch", "--quiet", "--prune", "--tags", "origin", "+refs/heads/*:refs/heads/*")
+        # Tags forced too: a tag moved upstream must reach the mirror, where provenance reports it as moved-tag drift
+        # (never a recommended upgrade); a fetch refusing to clobber it failed every plan with no way out.
+        _git(location, "fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
     else:
         location.parent.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(["git", "clone", "--quiet", "--mirror", spec.repo, str(location)], capture_output=True)
