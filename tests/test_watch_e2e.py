@@ -187,6 +187,22 @@ def test_policy_regenerates_and_alerts_the_rest(installed):
     assert (code, out) == (2, "")  # CLAUDE.md: reported already; AGENTS.md: clean now
 
 
+def test_a_rule_soaking_by_runs_is_said_when_watch_starts(installed):
+    """Every watch cycle is a plan: a rule's soak of N runs passes in N cycles, which its author cannot have meant."""
+    policy = {"rules": [{"name": "settle-first", "match": {"action": "regenerate"}, "effect": "auto",
+                         "soak": {"runs": 3}},
+                        {"name": "a-week", "match": {"action": "cleanup-backups"}, "effect": "auto",
+                         "soak": {"age": "7d"}}]}
+    installed.manifest(ref="v1", policy=policy)
+    watcher = Watcher(installed.root)
+    try:
+        note = watcher.proc.stderr.readline()
+    finally:
+        assert watcher.stop() == 0
+    assert "rule 1 (settle-first) soaks by runs (3)" in note and "soak: {age: 1h}" in note
+    assert "a-week" not in watcher.proc.stderr.read()
+
+
 def test_a_broken_manifest_meanwhile_is_said_and_watching_goes_on(tmp_path):
     project = installed_project(tmp_path)
     watcher = Watcher(tmp_path, "--interval", "0.5")

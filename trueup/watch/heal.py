@@ -24,6 +24,19 @@ def _policy_engine():
     return engine if all(hasattr(engine, n) for n in needed) else None
 
 
+def soak_by_runs(workspace: Workspace) -> list[str]:
+    """What watch says when it starts about rules whose soak counts runs: every cycle of watch is a plan (a run), so
+    N runs pass in N cycles — seconds, where the rule's author thought of daily plans; an age waits as meant."""
+    engine = _policy_engine()
+    try:
+        policy = engine.load_policy(workspace) if engine is not None else None
+    except TrueupError:
+        return []  # the first cycle says what is wrong with it
+    return [f"{rule.label} soaks by runs ({rule.soak.runs}), and every watch cycle is a run: that is seconds here; "
+            f"soak: {{age: 1h}} waits as meant" for rule in (policy.rules if policy else ())
+            if rule.soak is not None and rule.soak.runs]
+
+
 def heal(workspace: Workspace, document: dict[str, Any], now: datetime) -> tuple[list[dict[str, Any]], frozenset[str]]:
     """(lines to emit, ids of the actions applied) after applying what the policy approves in ``document``."""
     engine = _policy_engine()

@@ -12,7 +12,7 @@ from typing import Any
 from trueup import history
 from trueup.errors import EXIT_DRIFT, EXIT_OK, TrueupError
 from trueup.manifest import Workspace
-from trueup.watch import alerts
+from trueup.watch import alerts, heal
 from trueup.watch.cycle import cycle
 from trueup.watch.monitor import Monitor
 
@@ -71,22 +71,30 @@ def _reloaded(workspace: Workspace, names: list[str] | None) -> Workspace:
         return workspace
 
 
+def _announce(workspace: Workspace, monitor: Monitor, components: int, interval: float, quiet: bool) -> None:
+    """What watch says on stderr as it starts: what it watches, and (always) rules whose soak would not wait."""
+    if not quiet:
+        how = (f"file events on {len(monitor.inotify.dirs)} directories" if monitor.inotify is not None
+               else f"no file events ({monitor.error}): every cycle walks the trees")
+        named = f"{components} component" + ("" if components == 1 else "s")
+        sys.stderr.write(f"trueup watch: {named}, {how}, a poll every {interval:g} s\n")
+    for note in heal.soak_by_runs(workspace):
+        sys.stderr.write(f"trueup watch: {note}\n")
+
+
 def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, interval: float, quiet: bool = False) -> int:
     """Cycles until SIGTERM or SIGINT (then exit 0). A cycle that fails (git unreachable, a lock held) is said on
     stderr in one line and tried again next time; trueup.yaml is read again when it changes."""
     specs = _specs(workspace, names)
     reported = alerts.Reported(workspace.state_dir)
+    monitor: Monitor | None = None
     signal.signal(signal.SIGTERM, _stop)
-    monitor = Monitor(specs, workspace.state_dir / "cache")
-    manifest = _manifest_stamp(workspace)
-    if not quiet:
-        how = (f"file events on {len(monitor.inotify.dirs)} directories" if monitor.inotify is not None
-               else f"no file events ({monitor.error}): every cycle walks the trees")
-        named = f"{len(specs)} component" + ("" if len(specs) == 1 else "s")
-        sys.stderr.write(f"trueup watch: {named}, {how}, a poll every {interval:g} s\n")
-    full_at = rehash_at = poll_at = time.monotonic()
-    history.defer_compaction(True)  # each cycle compacts after its alerts (watch/cycle.py)
-    try:
+    try:  # from the handler on: a SIGTERM while starting ends the watcher as cleanly as one while it waits
+        monitor = Monitor(specs, workspace.state_dir / "cache")
+        _announce(workspace, monitor, len(specs), interval, quiet)
+        manifest = _manifest_stamp(workspace)
+        full_at = rehash_at = poll_at = time.monotonic()
+        history.defer_compaction(True)  # each cycle compacts after its alerts (watch/cycle.py)
         while True:
             now = time.monotonic()
             polled = now >= poll_at  # the first cycle, then one each interval however busy the files are
@@ -116,4 +124,5 @@ def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, inte
         return EXIT_OK
     finally:
         history.defer_compaction(False)
-        monitor.close()
+        if monitor is not None:
+            monitor.close()
