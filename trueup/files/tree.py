@@ -158,7 +158,7 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
 
     if walk_roots is not None:
         return _spliced(root, cache, walk_roots, Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special),
-                                                        skip=cache.dirs), stamp, skey, ledger_key, meta, cache_dir)
+                                                        skip=cache.dirs), stamp, ledger_key, meta, cache_dir)
     shards = fork.shards(root_s, ignore_m, want=16 * n if n > 1 else 1) if hint is None else [("", root_s, True)]
     worker = Worker(ignore_m, secret_m, cache, verdicts, trust, frozenset(special), hint)
     if n > 1 and len(shards) >= fork.PARALLEL_MIN_SHARDS:
@@ -201,7 +201,7 @@ def _snapshot(blocks: bytes, parts: list[tuple[Any, ...]]) -> TreeSnapshot:
 
 
 def _spliced(root: Path, cache: stat_cache.StatCache, walk_roots: list[str], worker: Worker, stamp: int,
-             skey: bytes, ledger_key: bytes, meta: MetaFn | None, cache_dir: Path | None) -> TreeSnapshot:
+             ledger_key: bytes, meta: MetaFn | None, cache_dir: Path | None) -> TreeSnapshot:
     """A walk fed by events when no cached directory was named itself (trueup/files/splice.py): the directories
     ``walk_roots`` again, every other block as cached."""
     root_s = os.fspath(root)
@@ -210,7 +210,7 @@ def _spliced(root: Path, cache: stat_cache.StatCache, walk_roots: list[str], wor
     walked = {p for p, *_ in splice.headers(bytes(worker.blocks))}
     for prefix in (splice.derive(cache).notable | worker.special_dirs) - walked:
         if prefix in cache.dirs:  # the kept blocks' notable entries (and generated paths), as a full walk has them
-            worker._cached_notables(prefix, cache.dirs[prefix])
+            worker.cached_notables(prefix, cache.dirs[prefix])
     part = worker.result()
     blocks, offsets, derived, redone = splice.splice(cache, part[0])
     snapshot = _snapshot(blocks, [part])

@@ -164,7 +164,7 @@ class Worker:
         self.blocks += self.data[at:end]
         self.tracked_seen += n_tracked
         if n_notable or prefix in self.special_dirs:
-            self._cached_notables(prefix, at)
+            self.cached_notables(prefix, at)
         if stack is not None:
             stack.extend((child, directory + "/" + child[len(prefix):-1]) for child in hint.children.get(prefix, ()))
         return True
@@ -191,7 +191,7 @@ class Worker:
                         self.blocks += data[at:end]
                         self.tracked_seen += n_tracked
                         if n_notable or prefix in self.special_dirs:
-                            self._cached_notables(prefix, at)
+                            self.cached_notables(prefix, at)
                         return
                     self.changed += 1
                     if self._patch(prefix, directory, fd, files, stats, packed, at, changed):
@@ -201,7 +201,7 @@ class Worker:
         self.changed += 1
         self._entries(prefix, directory, fd, files, at, stats)
 
-    def _cached_notables(self, prefix: str, at: int, skip: frozenset[int] = frozenset()) -> None:
+    def cached_notables(self, prefix: str, at: int, skip: frozenset[int] = frozenset()) -> None:
         """The notable entries of an unchanged directory (or of its unchanged entries), from its cached block."""
         _, _, _, names_at, stats_at, facts_at, _ = stat_records.block(self.data, at)
         for i, name, packed, fact, mode in stat_records.block_records(self.data, names_at, stats_at, facts_at):
@@ -225,7 +225,7 @@ class Worker:
             redone.append((i, entry))
         facts = bytearray(data[facts_at:end])
         if n_notable or prefix in self.special_dirs:
-            self._cached_notables(prefix, at, skip=frozenset(changed))
+            self.cached_notables(prefix, at, skip=frozenset(changed))
         for i, (fact, flags, expected_old) in redone:
             old_flags = stat_records.cached_flags(data, facts_at, i)
             n_tracked += (flags & TRACKED) - (old_flags & TRACKED)
