@@ -163,61 +163,61 @@ def test_recording_what_a_walk_redid_equals_recording_everything(steps):
         resident.keep(False)
 
 
-def test_an_edit_is_recorded_from_its_directory_alone(tmp_path, monkeypatch):
-    """The second record of a watch compares the redone directory only: no directory digest of the whole walk."""
+@pytest.fixture
+def watching():
+    """This process keeps what trueup watch keeps (trueup.state.resident) for the test's length."""
     resident.keep(True)
-    try:
-        root = tmp_path / "install"
-        seed_tree(root)
-        both = Both(tmp_path, monkeypatch)
-        both.record(walk(root))
-        (root / "d1" / "b.txt").write_text("changed\n")
-        both.record(walk(root))
-        (root / "d2" / "e" / "f.txt").unlink()
-        both.record(walk(root))
-        both.record(walk(root))  # nothing changed
-        assert both.full == 1  # the first record only: nothing was kept before it
-        conn = history.store.open_db(both.a)
-        states = conn.execute("SELECT u.name, s.run, s.state IS NULL FROM states s JOIN units u ON u.id=s.unit "
-                              "WHERE u.kind='file' AND s.run>1 ORDER BY s.run").fetchall()
-        conn.close()
-        assert states == [("d1/b.txt", 2, 0), ("d2/e/f.txt", 3, 1)]
-    finally:
-        resident.keep(False)
+    yield
+    resident.keep(False)
 
 
-def test_a_delta_from_another_base_or_after_another_writer_is_compared_in_full(tmp_path, monkeypatch):
+def test_an_edit_is_recorded_from_its_directory_alone(tmp_path, monkeypatch, watching):
+    """The second record of a watch compares the redone directory only: no directory digest of the whole walk."""
+    root = tmp_path / "install"
+    seed_tree(root)
+    both = Both(tmp_path, monkeypatch)
+    both.record(walk(root))
+    (root / "d1" / "b.txt").write_text("changed\n")
+    both.record(walk(root))
+    (root / "d2" / "e" / "f.txt").unlink()
+    both.record(walk(root))
+    both.record(walk(root))  # nothing changed
+    assert both.full == 1  # the first record only: nothing was kept before it
+    conn = history.store.open_db(both.a)
+    states = conn.execute("SELECT u.name, s.run, s.state IS NULL FROM states s JOIN units u ON u.id=s.unit "
+                          "WHERE u.kind='file' AND s.run>1 ORDER BY s.run").fetchall()
+    conn.close()
+    assert states == [("d1/b.txt", 2, 0), ("d2/e/f.txt", 3, 1)]
+
+
+def test_a_delta_from_another_base_or_after_another_writer_is_compared_in_full(tmp_path, monkeypatch, watching):
     """A change the delta does not name is still recorded when the delta's base is not what history recorded last,
     or when another plan recorded in between (its tree, not the kept one, is what the database holds)."""
-    resident.keep(True)
-    try:
-        root = tmp_path / "install"
-        seed_tree(root)
-        both = Both(tmp_path, monkeypatch)
-        both.record(walk(root))
-        # A stale base: the walk's redone set is relative to a cache history never recorded.
-        (root / "a.txt").write_text("stale base\n")
-        blocks = walk(root)
-        delta = WalkDelta(12345, both.stamp + 1, {U.prefix_text(p): v[1] for p, v in U.dir_digests(blocks).items()},
-                          frozenset())
-        history.record(Workspace(both.a), [history.Observed("c", blocks, (), None, (), delta)], full_hash=False)
-        # Another process's plan records a file that is gone again before the watcher's next cycle.
-        (root / "d1" / "brief.txt").write_text("here a moment\n")
-        with monkeypatch.context() as m:
-            m.setattr(kept, "_kept", {})
-            history.record(Workspace(both.a), [history.Observed("c", walk(root), (), None, ())], full_hash=False)
-        (root / "d1" / "brief.txt").unlink()
-        delta = WalkDelta(both.stamp + 1, both.stamp + 2, delta.offsets, frozenset())  # nothing since its walk
-        history.record(Workspace(both.a), [history.Observed("c", walk(root), (), None, (), delta)], full_hash=False)
-        conn = history.store.open_db(both.a)
-        cur = dict(conn.execute("SELECT name, cur FROM units WHERE kind='file'"))
-        conn.close()
-        assert cur["a.txt"] is not None and "d1/brief.txt" in cur and cur["d1/brief.txt"] is None
-        runs = [r for r, in history.store.open_db(both.a).execute(
-            "SELECT s.run FROM states s JOIN units u ON u.id=s.unit WHERE u.name='a.txt' ORDER BY s.run")]
-        assert runs == [1, 2]  # baseline, then the change the stale-base delta did not name
-    finally:
-        resident.keep(False)
+    root = tmp_path / "install"
+    seed_tree(root)
+    both = Both(tmp_path, monkeypatch)
+    both.record(walk(root))
+    # A stale base: the walk's redone set is relative to a cache history never recorded.
+    (root / "a.txt").write_text("stale base\n")
+    blocks = walk(root)
+    delta = WalkDelta(12345, both.stamp + 1, {U.prefix_text(p): v[1] for p, v in U.dir_digests(blocks).items()},
+                      frozenset())
+    history.record(Workspace(both.a), [history.Observed("c", blocks, (), None, (), delta)], full_hash=False)
+    # Another process's plan records a file that is gone again before the watcher's next cycle.
+    (root / "d1" / "brief.txt").write_text("here a moment\n")
+    with monkeypatch.context() as m:
+        m.setattr(kept, "_kept", {})
+        history.record(Workspace(both.a), [history.Observed("c", walk(root), (), None, ())], full_hash=False)
+    (root / "d1" / "brief.txt").unlink()
+    delta = WalkDelta(both.stamp + 1, both.stamp + 2, delta.offsets, frozenset())  # nothing since its walk
+    history.record(Workspace(both.a), [history.Observed("c", walk(root), (), None, (), delta)], full_hash=False)
+    conn = history.store.open_db(both.a)
+    cur = dict(conn.execute("SELECT name, cur FROM units WHERE kind='file'"))
+    conn.close()
+    assert cur["a.txt"] is not None and "d1/brief.txt" in cur and cur["d1/brief.txt"] is None
+    runs = [r for r, in history.store.open_db(both.a).execute(
+        "SELECT s.run FROM states s JOIN units u ON u.id=s.unit WHERE u.name='a.txt' ORDER BY s.run")]
+    assert runs == [1, 2]  # baseline, then the change the stale-base delta did not name
 
 
 def test_nothing_is_kept_outside_watch(tmp_path):
