@@ -1,3 +1,3 @@
-from trueup.cli import console
+from trueup.launch import console
 
 console()

@@ -38,4 +38,4 @@ def watch(
     sinks = alerts.Sinks(as_json, alert_file, alert_command)
     if once:
         return loop.once(ws, names, sinks)
-    return loop.run(ws, names, sinks, interval, quiet=bool(_state.get("quiet")))
+    return loop.run(ws, names, sinks, interval, quiet=bool(_state.get("quiet")), verbose=bool(_state.get("verbose")))

@@ -83,20 +83,10 @@ class Workspace:
 
 def find_workspace(explicit: str | os.PathLike | None) -> Path:
     """--workspace, else TRUEUP_WORKSPACE, else the nearest directory at or above the current one with a
-    trueup.yaml (as git finds its repository): the search stops at the filesystem root and at $HOME, so a
-    trueup.yaml above the home directory is never picked up by accident. Nothing found: the current directory
-    (whose missing trueup.yaml is then the error)."""
-    chosen = explicit or os.environ.get("TRUEUP_WORKSPACE")
-    if chosen:
-        return Path(chosen).expanduser().resolve()
-    here = Path.cwd().resolve()
-    home = Path.home().resolve()
-    for directory in (here, *here.parents):
-        if (directory / MANIFEST_NAME).is_file():
-            return directory
-        if directory == home:
-            break
-    return here
+    trueup.yaml (trueup.launch.find_root: the served plan finds its workspace by the same code)."""
+    from trueup.launch import find_root
+
+    return Path(find_root(explicit))
 
 
 def _yaml_load(path: Path) -> Any:

@@ -8,9 +8,10 @@ plan, an apply), discarded or lost makes the walk look at everything again, as i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from attrs import frozen
@@ -85,3 +86,22 @@ def cache_token(cache_dir: Path, root: Path) -> int | None:
 def root_key(root: Path) -> str:
     """How a hint is keyed: the install root's absolute path (as the cache names it)."""
     return os.path.abspath(root)
+
+
+_served: dict[str, ChangedPaths] | None = None
+
+
+@contextlib.contextmanager
+def serving(hints: dict[str, ChangedPaths]) -> Iterator[None]:
+    """While trueup watch runs a caller's `trueup plan` (trueup/watch/serve.py): the hints that plan's walks take."""
+    global _served
+    _served = hints
+    try:
+        yield
+    finally:
+        _served = None
+
+
+def served() -> dict[str, ChangedPaths] | None:
+    """The hints of the plan trueup watch is running for a caller, if it is running one."""
+    return _served

@@ -11,6 +11,7 @@ from attrs import evolve
 
 from trueup import config, files, history, provenance, runtime
 from trueup.errors import ManifestError
+from trueup.files import changed as files_changed
 from trueup.files import content
 from trueup.manifest import ComponentSpec, Workspace
 from trueup.model.plan import Action, ComponentResult, Drift, Status
@@ -91,6 +92,8 @@ def make_plan(workspace: Workspace, names: list[str] | None = None, *, use_cache
     cache, memos, history or leftover cleanup — only a remote source's mirror is refreshed, as any plan does.
     ``changed``: trueup watch's file events per install root (trueup.files.changed), so unchanged directories
     are not even listed; ``fetch`` False: a remote source's mirror as it is (watch fetches on its poll, not per edit)."""
+    if changed is None:
+        changed = files_changed.served()  # a `trueup plan` trueup watch runs for its caller: fed by its events
     specs = [workspace.component(n) for n in names] if names else list(workspace.components)
     if not specs:
         raise ManifestError(f"{workspace.manifest_path.name}: no components to plan",

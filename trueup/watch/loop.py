@@ -15,6 +15,7 @@ from trueup.manifest import Workspace
 from trueup.watch import alerts, heal
 from trueup.watch.cycle import cycle
 from trueup.watch.monitor import Monitor
+from trueup.watch.serve import Server
 
 # Backstops for what events cannot see: a full walk (lstat of every entry, racy-clean as plan) finds an edit whose
 # event was lost without the kernel saying so; the rehash (every byte, no stat cache) finds content changed under
@@ -82,16 +83,22 @@ def _announce(workspace: Workspace, monitor: Monitor, components: int, interval:
         sys.stderr.write(f"trueup watch: {note}\n")
 
 
-def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, interval: float, quiet: bool = False) -> int:
+def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, interval: float, quiet: bool = False,
+        verbose: bool = False) -> int:
     """Cycles until SIGTERM or SIGINT (then exit 0). A cycle that fails (git unreachable, a lock held) is said on
-    stderr in one line and tried again next time; trueup.yaml is read again when it changes."""
+    stderr in one line and tried again next time; trueup.yaml is read again when it changes. Between cycles it
+    answers `trueup plan` for the workspace (watch/serve.py; ``verbose``: each answer said on stderr)."""
     specs = _specs(workspace, names)
     reported = alerts.Reported(workspace.state_dir)
     monitor: Monitor | None = None
+    server: Server | None = None
     signal.signal(signal.SIGTERM, _stop)
     try:  # from the handler on: a SIGTERM while starting ends the watcher as cleanly as one while it waits
         monitor = Monitor(specs, workspace.state_dir / "cache")
+        server = Server(workspace.root)
         _announce(workspace, monitor, len(specs), interval, quiet)
+        if server.note is not None:
+            sys.stderr.write(f"trueup watch: {server.note}\n")
         manifest = _manifest_stamp(workspace)
         full_at = rehash_at = poll_at = time.monotonic()
         history.defer_compaction(True)  # each cycle compacts after its alerts (watch/cycle.py)
@@ -118,11 +125,15 @@ def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, inte
             except TrueupError as exc:
                 sys.stderr.write(f"trueup watch: {exc}\n")
             while (left := poll_at - time.monotonic()) > 0:
-                if monitor.wait(left):
+                if monitor.wait(left, wake=server if server.sock is not None else None):
                     break
+                if server.sock is not None and server.serve(monitor, verbose):
+                    break  # the plan it answered took file events: the cycle that alerts on them runs now
     except (_Stop, KeyboardInterrupt):
         return EXIT_OK
     finally:
         history.defer_compaction(False)
+        if server is not None:
+            server.close()
         if monitor is not None:
             monitor.close()

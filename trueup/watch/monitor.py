@@ -68,13 +68,16 @@ class Monitor:
             self.inotify.close()
             self.inotify = None
 
-    def wait(self, timeout: float, settle: float = 0.02, most: float = 0.1) -> bool:
+    def wait(self, timeout: float, settle: float = 0.02, most: float = 0.1, wake: object = None) -> bool:
         """Wait up to ``timeout`` s for events; True when some came (gathered until ``settle`` s pass quietly,
-        ``most`` s at most: one cycle for a burst of writes, not one per write)."""
-        if self.inotify is None:
+        ``most`` s at most: one cycle for a burst of writes, not one per write). ``wake`` (a file descriptor or
+        object with fileno()) ready ends the wait too, returning False."""
+        waits = [w for w in (self.inotify, wake) if w is not None]
+        if not waits:
             time.sleep(timeout)
             return False
-        if not select.select([self.inotify], [], [], timeout)[0]:
+        ready = select.select(waits, [], [], timeout)[0]
+        if self.inotify is None or self.inotify not in ready:
             return False
         end = time.monotonic() + most
         self._drain()

@@ -1,0 +1,135 @@
+"""The `trueup` command's first step: while `trueup watch` serves the workspace, `trueup plan` is answered by it.
+
+Like git's fsmonitor daemon answering `git status`: the watcher already holds the stat cache, its events since
+then and the source's answers in memory, so its plan of a 10k-file tree costs ~15 ms, while a new process pays
+~0.1 s for the interpreter and the imports a plan needs before it looks at one file (docs/performance.md). This
+module is all a served `trueup plan` imports: the standard library, no typer, no attrs.
+
+Served: `trueup plan` with components, -o/--out, --json, --detailed-exitcode, --strict, -w/--workspace — whatever
+else is asked (another command, --no-cache, --read-only, --help, a global option) runs as always. The watcher runs
+the very command in its process, in the caller's directory, with the caller's colour settings, and hands back
+its output and exit code; the caller prints them. No watcher, a socket left by one that died, a watcher of another
+workspace, an answer slower than ANSWER_WITHIN_S or malformed: the command runs here as always.
+TRUEUP_NO_SERVE=1 turns this off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sys
+
+MANIFEST_NAME = "trueup.yaml"
+PROTOCOL = 1
+ANSWER_WITHIN_S = 30.0  # a watcher busy with a long cycle (a fetch, a heal) is waited for this long at most
+_VALUED = {"-o", "--out", "-w", "--workspace"}
+_FLAGS = {"--json", "--detailed-exitcode", "--strict"}
+_COLOUR_ENV = ("NO_COLOR", "FORCE_COLOR", "TERM")
+
+
+def find_root(explicit: str | os.PathLike | None) -> str:
+    """--workspace, else TRUEUP_WORKSPACE, else the nearest directory at or above the current one with a
+    trueup.yaml (as git finds its repository): the search stops at the filesystem root and at $HOME, so a
+    trueup.yaml above the home directory is never picked up by accident. Nothing found: the current directory
+    (whose missing trueup.yaml is then the error)."""
+    chosen = explicit or os.environ.get("TRUEUP_WORKSPACE")
+    if chosen:
+        return os.path.realpath(os.path.expanduser(os.fspath(chosen)))
+    here = os.path.realpath(os.getcwd())
+    home = os.path.realpath(os.path.expanduser("~"))
+    directory = here
+    while True:
+        if os.path.isfile(os.path.join(directory, MANIFEST_NAME)):
+            return directory
+        parent = os.path.dirname(directory)
+        if directory == home or parent == directory:
+            return here
+        directory = parent
+
+
+def socket_path(root: str) -> str:
+    """Where the watcher of the workspace at ``root`` listens: one socket per workspace, in a directory only this
+    user can enter (the runtime dir, else the temp dir)."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
+    name = hashlib.sha256(os.fsencode(root)).hexdigest()[:24]
+    return os.path.join(base, f"trueup-{os.getuid()}", f"{name}.sock")
+
+
+def servable(argv: list[str]) -> tuple[str, list[str]] | None:
+    """(the --workspace a servable `trueup plan` names or '', its other arguments), or None when it is not one."""
+    if not argv or argv[0] != "plan" or os.environ.get("TRUEUP_NO_SERVE"):
+        return None
+    workspace, rest, args = "", [], iter(argv[1:])
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in _VALUED and name.startswith("--") and eq:
+            pass
+        elif arg in _VALUED:
+            value = next(args, None)
+            if value is None:
+                return None  # a usage error: the CLI says it
+        elif arg in _FLAGS or not arg.startswith("-") or arg == "-":
+            rest.append(arg)
+            continue
+        else:
+            return None
+        if name in ("-w", "--workspace"):
+            workspace = value
+        else:
+            rest += [name, value]
+    return workspace, rest
+
+
+def _colour(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def ask(argv: list[str]) -> int | None:
+    """The exit code of ``argv`` as the watcher ran it (its output printed here), or None: run it here."""
+    parsed = servable(argv)
+    if parsed is None:
+        return None
+    try:
+        root = find_root(parsed[0] or None)
+        path = socket_path(root)
+        if not os.path.exists(path):
+            return None
+        request = {"protocol": PROTOCOL, "root": root, "cwd": os.getcwd(), "argv": argv,
+                   "tty": {"stdout": _colour(sys.stdout), "stderr": _colour(sys.stderr)},
+                   "env": {k: os.environ[k] for k in _COLOUR_ENV if k in os.environ}}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(ANSWER_WITHIN_S)
+            conn.connect(path)
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            conn.shutdown(socket.SHUT_WR)
+            data = b"".join(iter(lambda: conn.recv(1 << 16), b""))
+        answer = json.loads(data)
+        if answer.get("protocol") != PROTOCOL or not isinstance(answer.get("code"), int):
+            return None
+        out, err = answer["stdout"], answer["stderr"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no watcher (or one that died, or refused): the command runs here
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return answer["code"]
+
+
+def console() -> None:
+    """The ``trueup`` console script and ``python -m trueup``: a served plan, else the CLI (trueup.cli.console)."""
+    code = ask(sys.argv[1:])
+    if code is None:
+        from trueup.cli import console as cli
+
+        cli()
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)
