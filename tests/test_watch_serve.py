@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import installed_project
-from trueup.launch import find_root, servable, socket_path
+from trueup.launch import find_root, servable, socket_path, socket_paths
 from trueup.watch.inotify import available
 
 pytestmark = pytest.mark.skipif(not available(), reason="file events are inotify (Linux) only")
@@ -158,6 +158,29 @@ def test_a_second_watcher_of_the_workspace_leaves_the_first_one_answering(watche
 ])
 def test_only_plans_are_served(argv, expected):
     assert servable(argv) == expected
+
+
+def test_a_watcher_started_without_the_callers_runtime_dir_is_found(tmp_path):
+    """A service manager's watcher may have no XDG_RUNTIME_DIR (PM2's daemon) where the caller's shell has one."""
+    project = installed_project(tmp_path)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "TMPDIR")}
+    watcher = subprocess.Popen([sys.executable, "-m", "trueup", "-v", "watch", "-w", str(project.root)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        watcher.stderr.readline()
+        deadline = time.monotonic() + 30
+        while not os.path.exists(socket_paths(os.path.realpath(project.root))[-1]):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        caller = {**env, "XDG_RUNTIME_DIR": str(runtime)}
+        done = subprocess.run([sys.executable, "-m", "trueup", "plan"], cwd=project.root, env=caller,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "answered trueup plan" in watcher.stderr.readline()
+    finally:
+        watcher.terminate()
+        assert watcher.wait(timeout=30) == 0
 
 
 def test_the_served_workspace_is_found_as_the_cli_finds_it(tmp_path, monkeypatch):

@@ -52,9 +52,15 @@ def find_root(explicit: str | os.PathLike | None) -> str:
 def socket_path(root: str) -> str:
     """Where the watcher of the workspace at ``root`` listens: one socket per workspace, in a directory only this
     user can enter (the runtime dir, else the temp dir)."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
+    return socket_paths(root)[0]
+
+
+def socket_paths(root: str) -> list[str]:
+    """Where a watcher of ``root`` may listen, first where one started here would: a watcher started by a service
+    manager may have had no XDG_RUNTIME_DIR or TMPDIR where the caller has one, or the other way round."""
     name = hashlib.sha256(os.fsencode(root)).hexdigest()[:24]
-    return os.path.join(base, f"trueup-{os.getuid()}", f"{name}.sock")
+    bases = (os.environ.get("XDG_RUNTIME_DIR"), os.environ.get("TMPDIR"), "/tmp")
+    return list(dict.fromkeys(os.path.join(b, f"trueup-{os.getuid()}", f"{name}.sock") for b in bases if b))
 
 
 def servable(argv: list[str]) -> tuple[str, list[str]] | None:
@@ -96,8 +102,8 @@ def ask(argv: list[str]) -> int | None:
         return None
     try:
         root = find_root(parsed[0] or None)
-        path = socket_path(root)
-        if not os.path.exists(path):
+        path = next((p for p in socket_paths(root) if os.path.exists(p)), None)
+        if path is None:
             return None
         request = {"protocol": PROTOCOL, "root": root, "cwd": os.getcwd(), "argv": argv,
                    "tty": {"stdout": _colour(sys.stdout), "stderr": _colour(sys.stderr)},
