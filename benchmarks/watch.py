@@ -3,6 +3,7 @@
 - edit → alert: a real `trueup watch --json` process; each edit rewrites one random file, the time is from the
   write's return to the alert line read from the watcher's stdout (p50, p99, max); each edit is then put back
   and its `cleared` line awaited, so every edit is a new alert.
+- `trueup plan` while the watcher runs, answered by it (trueup/launch.py), and by itself.
 - a plan fed by the watcher's events (in the watcher's process, as each watch cycle plans: make_plan with the
   monitor's hint, one file edited before each) against `git status --porcelain` on the source checkout of the
   same tree (wall of the whole command, median).
@@ -85,6 +86,40 @@ def plan_with_events(ws: Path, runs: int, seed: int = 16) -> dict:
     return {"median_s": statistics.median(walls), "walls": walls}
 
 
+def served_plan(ws: Path, trueup: str, runs: int) -> dict:
+    """`trueup plan --json` (the warm rows' command) while `trueup watch` runs and answers it, and by itself
+    (TRUEUP_NO_SERVE=1): wall of the whole command, median; one file edited before each."""
+    import os
+
+    from trueup.launch import socket_path
+
+    proc = subprocess.Popen([trueup, "watch", "--interval", "3600", "-w", str(ws)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rng = random.Random(17)
+    files = _files(ws / "installed" / "big")
+    walls: dict[str, list[float]] = {"served": [], "alone": []}
+    try:
+        proc.stderr.readline()
+        while not os.path.exists(socket_path(os.path.realpath(ws))):
+            time.sleep(0.05)
+        # Not interleaved: a plan by itself writes the stat cache the watcher keeps in memory, and its next cycle
+        # (or answer) then walks everything once, as after any other writer (README, Watch).
+        for how, env in (("served", {}), ("alone", {"TRUEUP_NO_SERVE": "1"})):
+            for i in range(runs + 1):
+                target = rng.choice(files)
+                original = target.read_bytes()
+                target.write_bytes(original + b"\n")
+                start = time.perf_counter()
+                subprocess.run([trueup, "plan", "--json"], cwd=ws, env={**os.environ, **env}, capture_output=True)
+                if i:  # the first: the watcher's first cycle (a full walk) may still run
+                    walls[how].append(time.perf_counter() - start)
+                target.write_bytes(original)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return {how: statistics.median(w) for how, w in walls.items()}
+
+
 def git_status(src: Path, runs: int) -> float:
     walls = []
     for _ in range(runs + 1):
@@ -99,9 +134,13 @@ def bench(ws: Path, trueup: str, runs: int, edits: int = 100) -> list[str]:
     alert = edit_to_alert(ws, trueup, edits)
     plan = plan_with_events(ws, runs)
     git = git_status(ws / "src" / "big", runs)
+    served = served_plan(ws, trueup, runs)
     return [
         f"- edit → alert ({alert['edits']} edits, one file each): p50 **{alert['p50_ms']:.0f} ms**, "
         f"p99 **{alert['p99_ms']:.0f} ms**, max {alert['max_ms']:.0f} ms",
         f"- plan fed by the watcher's events (in its process): median **{plan['median_s'] * 1000:.0f} ms**; "
         f"`git status --porcelain`: {git * 1000:.0f} ms → **{plan['median_s'] / git:.2f}×**",
+        f"- `trueup plan --json` answered by the watcher (a new process, one file edited before it): median "
+        f"**{served['served'] * 1000:.0f} ms** (**{served['served'] / git:.2f}×** `git status`); by itself "
+        f"{served['alone'] * 1000:.0f} ms ({served['alone'] / git:.2f}×)",
     ]
