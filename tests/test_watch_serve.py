@@ -99,6 +99,14 @@ def test_a_relative_plan_file_is_written_where_the_caller_stands(watched):
     assert json.loads((sub / "here.json").read_text())["plan_hash"]
 
 
+def test_a_plan_to_stdout_is_served_as_the_document(watched):
+    project, watcher = watched
+    served = trueup("plan", "-o", "-", cwd=project.root)
+    assert served.returncode == 0 and "answered" in watcher.answered()
+    direct = trueup("plan", "-o", "-", cwd=project.root, serve=False)
+    assert json.loads(served.stdout)["plan_hash"] == json.loads(direct.stdout)["plan_hash"]
+
+
 def test_what_is_not_served_runs_by_itself(watched):
     project, watcher = watched
     done = trueup("plan", "--no-cache", "--json", cwd=project.root)
