@@ -368,3 +368,32 @@ def test_a_tree_digest_of_another_definition_costs_one_full_comparison_and_no_ch
     assert conn.execute("SELECT max(run) FROM states").fetchone()[0] == 1  # the baseline only
     assert conn.execute("SELECT tree FROM components").fetchone()[0] == U.tree_digest(U.dir_digests(blocks))
     conn.close()
+
+
+def test_the_cycle_after_a_full_walk_already_records_from_its_walk_alone(tmp_path, monkeypatch):
+    """The watcher's first cycle (and the hourly one) walks everything; it still tells history which blocks the next
+    cycle is relative to, so that cycle digests only the directory its events named."""
+    from tests.helpers import installed_project
+    from trueup.manifest import load_workspace
+    from trueup.planner.plan import make_plan
+    from trueup.state import stat_cache
+    from trueup.watch.monitor import Monitor
+
+    monkeypatch.setattr(stat_cache, "RACY_SLACK_NS", 0)
+    project = installed_project(tmp_path)
+    workspace = load_workspace(project.root)
+    redone, taken = Recorder._files_redone, []
+    monkeypatch.setattr(Recorder, "_files_redone", lambda *a: taken.append(redone(*a)) or taken[-1])
+    monitor = Monitor(list(workspace.components), workspace.state_dir / "cache")
+    try:
+        make_plan(workspace, None, quiet=True, changed=monitor.take())  # no token yet: a full walk
+        monitor.done(True)
+        assert taken == []
+        time.sleep(0.05)
+        (project.install / "server" / "util.js").write_text("patched\n")
+        document = make_plan(workspace, None, quiet=True, changed=monitor.take())
+        monitor.done(True)
+    finally:
+        monitor.close()
+    assert len(taken) == 1 and taken[0] is not None
+    assert "server/util.js" in {d["path"] for c in document["components"] for d in c["drift"]}

@@ -51,7 +51,8 @@ class WalkDelta:
     ``base``: the stamp of that cache; ``stamp``: the stamp the new blocks are kept under (``base`` when nothing
     changed); ``offsets``: every directory prefix ('' or 'a/b/') → its block's offset in the new blocks;
     ``redone``: the prefixes whose block may differ from the base's (changed, added or removed — a superset).
-    Directories not in ``redone`` have byte-identical blocks in both.
+    Directories not in ``redone`` have byte-identical blocks in both. ``base`` 0: a walk relative to no earlier
+    blocks (a full walk in trueup watch): every directory is redone, only ``stamp`` tells what the next is relative to.
     """
 
     base: int

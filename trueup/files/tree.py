@@ -28,7 +28,7 @@ from trueup.files.dirs import Holding
 from trueup.files.patterns import Matcher, spec_key
 from trueup.files.walk_worker import Hint, Progress, Verdicts, Worker
 from trueup.model.facts import FileFact, format_mode
-from trueup.state import stat_cache, stat_records
+from trueup.state import resident, stat_cache, stat_records
 from trueup.state.stat_cache import CLEAN, IGNORED, KIND_FILE, KIND_SYMLINK, SECRET, TRACKED
 
 _TYPES = ("file", "symlink", "other")
@@ -170,6 +170,7 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
         parts = [worker.result()]
     cached_dirs = len(cache) if cache is not None else -1
     cached_meta = cache.meta if trust else None
+    cached_stamp = cache.stamp_ns if cache is not None else 0
     del worker, cache, verdicts  # the parent no longer needs the old cache: keep peak memory down
 
     snapshot = _snapshot(b"".join(part[0] for part in parts), parts)
@@ -182,6 +183,12 @@ def observe_tree(root: Path, *, ignore: Any, secrets: Any, cache_dir: Path | Non
         if changed or hashed or ndirs != cached_dirs or not trust or new_meta != cached_meta:
             stat_cache.save(cache_dir, root, stat_cache.encode(root, stamp, skey, ledger_key, new_meta,
                                                                snapshot.blocks, ndirs))
+        else:
+            stamp = cached_stamp
+        if resident.active():
+            # trueup watch: the blocks the next cycle's walk is relative to, so history can follow it from there.
+            offsets = {p: at for p, at, *_ in splice.headers(snapshot.blocks)}
+            snapshot.delta = WalkDelta(0, stamp, offsets, frozenset(offsets))
     return snapshot
 
 
