@@ -107,6 +107,33 @@ def test_a_plan_to_stdout_is_served_as_the_document(watched):
     assert json.loads(served.stdout)["plan_hash"] == json.loads(direct.stdout)["plan_hash"]
 
 
+def test_a_request_that_cannot_be_answered_gets_no_answer_and_the_watcher_goes_on(tmp_path):
+    """The caller gets no answer (and runs the command itself); the watcher answers the next caller."""
+    project = installed_project(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "trueup", "-v", "watch", "--interval", "3600", "-w",
+                             str(project.root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO)
+    try:
+        proc.stderr.readline()
+        while not os.path.exists(socket_path(os.path.realpath(project.root))):
+            time.sleep(0.02)
+        cwd = project.root / "gone"
+        cwd.mkdir()
+        request = {"protocol": 1, "root": os.path.realpath(project.root), "cwd": str(cwd), "argv": ["plan"],
+                   "tty": {"stdout": False, "stderr": False}, "env": {}}
+        cwd.rmdir()  # the caller's directory vanished before the watcher got to it: the request cannot be answered
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(socket_path(os.path.realpath(project.root)))
+            conn.sendall(json.dumps(request).encode())
+            conn.shutdown(socket.SHUT_WR)
+            assert conn.recv(100) == b""  # no answer: the caller would plan by itself
+        assert trueup("plan", "--detailed-exitcode", cwd=project.root).returncode == 0
+        assert "answered trueup plan" in proc.stderr.readline()  # still there, still answering
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+
+
 def test_what_is_not_served_runs_by_itself(watched):
     project, watcher = watched
     done = trueup("plan", "--no-cache", "--json", cwd=project.root)

@@ -106,8 +106,12 @@ class Server:
                 request = json.loads(_read(conn))
                 answer, took = self._answer(request, monitor)
                 conn.sendall(json.dumps(answer).encode())
-            except (OSError, ValueError, TypeError, KeyError):
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
                 return took  # the caller runs the command itself when it gets no answer
+            except Exception as exc:  # noqa: BLE001 — a caller's plan must never end the watcher (TRUEUP_DEBUG re-raises)
+                sys.stderr.write(f"trueup watch: could not answer trueup plan ({type(exc).__name__}: {exc}); "
+                                 "the caller plans by itself\n")
+                return True
         if verbose:
             sys.stderr.write(f"trueup watch: answered trueup {' '.join(request['argv'][:1])} in "
                              f"{(time.monotonic() - started) * 1000:.0f} ms (exit {answer['code']})\n")
