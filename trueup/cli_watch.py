@@ -23,6 +23,8 @@ def watch(
 ) -> int:
     """Watch installs and services: alert once on new drift, apply what the policy allows, stay quiet otherwise.
 
+    While it runs, `trueup plan` in this workspace is answered by it (fed by its file events; TRUEUP_NO_SERVE=1: not).
+
     Example: trueup watch --json --alert-file ~/trueup-alerts.jsonl
     """
     from trueup.watch import alerts, loop
