@@ -163,6 +163,41 @@ def test_a_socket_left_by_a_dead_watcher_is_not_an_answer(tmp_path):
             os.unlink(path)
 
 
+def test_a_socket_in_a_directory_others_can_write_is_never_asked(tmp_path):
+    """In a shared temp dir another user could make the directory first and answer "no drift" to every plan."""
+    import threading
+
+    project = installed_project(tmp_path)
+    (project.install / "server" / "util.js").write_text("patched\n")
+    path = socket_path(os.path.realpath(project.root))
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    mode = os.stat(os.path.dirname(path)).st_mode & 0o777
+    os.chmod(os.path.dirname(path), 0o777)
+    liar = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    liar.bind(path)
+    liar.listen(1)
+    asked = []
+
+    def answer() -> None:
+        liar.settimeout(60)
+        try:
+            conn, _ = liar.accept()
+        except OSError:
+            return
+        asked.append(True)
+        with conn:
+            conn.sendall(json.dumps({"protocol": 1, "code": 0, "stdout": "No drift.\n", "stderr": ""}).encode())
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        done = trueup("plan", "--detailed-exitcode", cwd=project.root)
+        assert done.returncode == 2 and "util.js" in done.stdout and not asked
+    finally:
+        liar.close()
+        os.unlink(path)
+        os.chmod(os.path.dirname(path), mode)
+
+
 def test_a_second_watcher_of_the_workspace_leaves_the_first_one_answering(watched):
     project, watcher = watched
     second = subprocess.Popen([sys.executable, "-m", "trueup", "watch", "-w", str(project.root)],

@@ -87,6 +87,29 @@ def servable(argv: list[str]) -> tuple[str, list[str]] | None:
     return workspace, rest
 
 
+def _ours(path: str) -> bool:
+    """Whether the socket and its directory are this user's alone: in a shared temp dir another user could have
+    made the directory first, and a plan answered by them could say anything."""
+    try:
+        d, f = os.lstat(os.path.dirname(path)), os.lstat(path)
+    except OSError:
+        return False
+    uid = os.getuid()
+    return d.st_uid == uid and not d.st_mode & 0o077 and f.st_uid == uid
+
+
+def peer_uid(conn) -> int | None:
+    """The user id of the process at the other end (Linux's SO_PEERCRED), None where it cannot be asked."""
+    import socket
+    import struct
+
+    try:
+        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    except (AttributeError, OSError):
+        return None
+    return uid
+
+
 def _colour(stream) -> bool:
     try:
         return stream.isatty()
@@ -101,7 +124,7 @@ def ask(argv: list[str]) -> int | None:
         return None
     try:
         root = find_root(parsed[0] or None)
-        path = next((p for p in socket_paths(root) if os.path.exists(p)), None)
+        path = next((p for p in socket_paths(root) if os.path.exists(p) and _ours(p)), None)
         if path is None:
             return None
         import socket  # only when a watcher may answer: ~3 ms of every other command's start
@@ -112,6 +135,8 @@ def ask(argv: list[str]) -> int | None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(ANSWER_WITHIN_S)
             conn.connect(path)
+            if peer_uid(conn) not in (None, os.getuid()):
+                return None  # someone else's process: never trust what it says the plan is
             conn.sendall(json.dumps(request).encode() + b"\n")
             conn.shutdown(socket.SHUT_WR)
             data = b"".join(iter(lambda: conn.recv(1 << 16), b""))

@@ -16,7 +16,6 @@ import json
 import os
 import socket
 import stat
-import struct
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from trueup.errors import EXIT_DRIFT, EXIT_OK
 from trueup.files import changed as hints_for_plans
-from trueup.launch import PROTOCOL, servable, socket_path
+from trueup.launch import PROTOCOL, peer_uid, servable, socket_path
 from trueup.watch.monitor import Monitor
 
 MAX_REQUEST = 1 << 20
@@ -100,7 +99,7 @@ class Server:
         took = False
         with conn:
             conn.settimeout(5.0)
-            if _peer_uid(conn) not in (None, os.getuid()):
+            if peer_uid(conn) not in (None, os.getuid()):
                 return False  # the directory's mode keeps others out; this says so again where it can be asked
             try:
                 request = json.loads(_read(conn))
@@ -136,15 +135,6 @@ class Server:
             monitor.done(code in (EXIT_OK, EXIT_DRIFT))
         return ({"protocol": PROTOCOL, "code": code, "stdout": out.getvalue(), "stderr": err.getvalue()},
                 any(monitor.taken.values()))
-
-
-def _peer_uid(conn: socket.socket) -> int | None:
-    """The user id of the process at the other end (Linux's SO_PEERCRED), None where it cannot be asked."""
-    try:
-        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    except (AttributeError, OSError):
-        return None
-    return uid
 
 
 def _read(conn: socket.socket) -> bytes:
