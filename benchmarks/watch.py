@@ -3,7 +3,7 @@
 - edit → alert: a real `trueup watch --json` process; each edit rewrites one random file, the time is from the
   write's return to the alert line read from the watcher's stdout (p50, p99, max); each edit is then put back
   and its `cleared` line awaited, so every edit is a new alert.
-- `trueup plan` while the watcher runs, answered by it (trueup/launch.py), and by itself.
+- `trueup plan` while the watcher runs, answered by it (trueup/served.py), and by itself.
 - a plan fed by the watcher's events (in the watcher's process, as each watch cycle plans: make_plan with the
   monitor's hint, one file edited before each) against `git status --porcelain` on the source checkout of the
   same tree (wall of the whole command, median).
@@ -91,7 +91,7 @@ def served_plan(ws: Path, trueup: str, runs: int) -> dict:
     (TRUEUP_NO_SERVE=1): wall of the whole command, median; one file edited before each."""
     import os
 
-    from trueup.launch import socket_path
+    from trueup.served import socket_path
 
     proc = subprocess.Popen([trueup, "watch", "--interval", "3600", "-w", str(ws)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import installed_project
-from trueup.launch import find_root, servable, socket_path, socket_paths
+from trueup.served import find_root, servable, socket_path, socket_paths
 from trueup.watch.inotify import available
 
 pytestmark = pytest.mark.skipif(not available(), reason="file events are inotify (Linux) only")

@@ -299,6 +299,11 @@ def _error_line(text: str, style: str | None = None) -> None:
     print_line(text, style, stderr=True)
 
 
+# What trueup watch runs to answer a caller's `trueup plan` (watch/serve.py): handed down through the CLI's state,
+# not imported there, so the watcher's modules never import the CLI above them.
+_state["run_command"] = main
+
+
 def console() -> None:
     """The ``trueup`` console script (and ``python -m trueup``): main(), then leave without finalization.
 

@@ -40,4 +40,5 @@ def watch(
     sinks = alerts.Sinks(as_json, alert_file, alert_command)
     if once:
         return loop.once(ws, names, sinks)
-    return loop.run(ws, names, sinks, interval, quiet=bool(_state.get("quiet")), verbose=bool(_state.get("verbose")))
+    return loop.run(ws, names, sinks, interval, quiet=bool(_state.get("quiet")), verbose=bool(_state.get("verbose")),
+                    run_command=_state.get("run_command"))

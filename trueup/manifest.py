@@ -83,8 +83,8 @@ class Workspace:
 
 def find_workspace(explicit: str | os.PathLike | None) -> Path:
     """--workspace, else TRUEUP_WORKSPACE, else the nearest directory at or above the current one with a
-    trueup.yaml (trueup.launch.find_root: the served plan finds its workspace by the same code)."""
-    from trueup.launch import find_root
+    trueup.yaml (trueup.served.find_root: the served plan finds its workspace by the same code)."""
+    from trueup.served import find_root
 
     return Path(find_root(explicit))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from trueup import history
@@ -84,10 +85,11 @@ def _announce(workspace: Workspace, monitor: Monitor, components: int, interval:
 
 
 def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, interval: float, quiet: bool = False,
-        verbose: bool = False) -> int:
+        verbose: bool = False, run_command: Callable[[list[str]], int] | None = None) -> int:
     """Cycles until SIGTERM or SIGINT (then exit 0). A cycle that fails (git unreachable, a lock held) is said on
     stderr in one line and tried again next time; trueup.yaml is read again when it changes. Between cycles it
-    answers `trueup plan` for the workspace (watch/serve.py; ``verbose``: each answer said on stderr)."""
+    answers `trueup plan` for the workspace by ``run_command`` (the CLI's main; watch/serve.py; ``verbose``: each
+    answer said on stderr); without one it answers nothing."""
     specs = _specs(workspace, names)
     reported = alerts.Reported(workspace.state_dir)
     monitor: Monitor | None = None
@@ -95,10 +97,11 @@ def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, inte
     signal.signal(signal.SIGTERM, _stop)
     try:  # from the handler on: a SIGTERM while starting ends the watcher as cleanly as one while it waits
         monitor = Monitor(specs, workspace.state_dir / "cache")
-        server = Server(workspace.root)
+        server = Server(workspace.root) if run_command is not None else None
         _announce(workspace, monitor, len(specs), interval, quiet)
-        if server.note is not None:
+        if server is not None and server.note is not None:
             sys.stderr.write(f"trueup watch: {server.note}\n")
+        answering = server if server is not None and server.sock is not None else None
         manifest = _manifest_stamp(workspace)
         full_at = rehash_at = poll_at = time.monotonic()
         history.defer_compaction(True)  # each cycle compacts after its alerts (watch/cycle.py)
@@ -125,9 +128,9 @@ def run(workspace: Workspace, names: list[str] | None, sinks: alerts.Sinks, inte
             except TrueupError as exc:
                 sys.stderr.write(f"trueup watch: {exc}\n")
             while (left := poll_at - time.monotonic()) > 0:
-                if monitor.wait(left, wake=server if server.sock is not None else None):
+                if monitor.wait(left, wake=answering):
                     break
-                if server.sock is not None and server.serve(monitor, verbose):
+                if answering is not None and answering.serve(monitor, run_command, verbose):
                     break  # the plan it answered took file events: the cycle that alerts on them runs now
     except (_Stop, KeyboardInterrupt):
         return EXIT_OK

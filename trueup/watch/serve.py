@@ -1,4 +1,4 @@
-"""trueup watch answers `trueup plan` for its workspace (trueup/launch.py is the caller's side).
+"""trueup watch answers `trueup plan` for its workspace (trueup/served.py is the caller's side).
 
 Between cycles the watcher accepts one request at a time on a Unix socket only its user can reach, runs the very
 command the caller typed — in the caller's directory, for the workspace the caller found, with the caller's colour
@@ -18,12 +18,13 @@ import socket
 import stat
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from trueup.errors import EXIT_DRIFT, EXIT_OK
 from trueup.files import changed as hints_for_plans
-from trueup.launch import PROTOCOL, peer_uid, servable, socket_path
+from trueup.served import PROTOCOL, peer_uid, servable, socket_path
 from trueup.watch.monitor import Monitor
 
 MAX_REQUEST = 1 << 20
@@ -88,7 +89,7 @@ class Server:
             if os.lstat(self.path).st_ino == self.ino:  # ours still, not a newer watcher's
                 os.unlink(self.path)
 
-    def serve(self, monitor: Monitor, verbose: bool = False) -> bool:
+    def serve(self, monitor: Monitor, run_command: Callable[[list[str]], int], verbose: bool = False) -> bool:
         """Answer the request waiting (if one is); True when its plan took file events (a cycle should follow)."""
         assert self.sock is not None
         try:
@@ -103,7 +104,7 @@ class Server:
                 return False  # the directory's mode keeps others out; this says so again where it can be asked
             try:
                 request = json.loads(_read(conn))
-                answer, took = self._answer(request, monitor)
+                answer, took = self._answer(request, monitor, run_command)
                 conn.sendall(json.dumps(answer).encode())
             except (OSError, ValueError, TypeError, KeyError, AttributeError):
                 return took  # the caller runs the command itself when it gets no answer
@@ -116,7 +117,8 @@ class Server:
                              f"{(time.monotonic() - started) * 1000:.0f} ms (exit {answer['code']})\n")
         return took
 
-    def _answer(self, request: dict[str, Any], monitor: Monitor) -> tuple[dict[str, Any], bool]:
+    def _answer(self, request: dict[str, Any], monitor: Monitor,
+                run_command: Callable[[list[str]], int]) -> tuple[dict[str, Any], bool]:
         parsed = servable(request["argv"])
         if request.get("protocol") != PROTOCOL or request.get("root") != self.root or parsed is None:
             raise ValueError("not a request this watcher answers")
@@ -126,10 +128,8 @@ class Server:
         try:
             with _as_caller(request["cwd"], request["env"]), hints_for_plans.serving(hints), \
                     contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                from trueup.cli import main
-
                 # The workspace the caller found, resolved: this process's own TRUEUP_WORKSPACE must not decide.
-                code = main(["plan", "--workspace", self.root, *parsed[1]])
+                code = run_command(["plan", "--workspace", self.root, *parsed[1]])
         finally:
             # Exit 0 or 2: the plan observed everything, its stat cache is one the next events are relative to.
             monitor.done(code in (EXIT_OK, EXIT_DRIFT))
