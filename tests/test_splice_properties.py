@@ -65,3 +65,20 @@ def test_splicing_keeps_every_other_block_and_carries_what_counting_again_gives(
     fresh = cache_of(by_prefix(blocks))
     assert splice.derive(fresh) == derived
     assert derived.holding == Holding.of(derived.occupied)
+
+
+HELD = ["", "a/", "bb/", "a/cc/", "a/cc/d/", "bb/e/", "fff/", "a/cc/d/gg/", "h/ii/", "h/ii/j/"]
+
+
+@given(st.lists(st.sampled_from(HELD), unique=True), st.lists(st.sampled_from(HELD), unique=True))
+def test_holding_is_every_directory_at_or_above_one_that_holds_and_follows_changes(before, after):
+    """Holding as a set: each holding directory and all above it, never the root; updated by changes it is what it
+    is built from the new directories (counts never leave a directory held that nothing holds any more)."""
+    def above(dirs):
+        return {d[:i + 1] for d in dirs for i, ch in enumerate(d) if ch == "/"}
+
+    held = Holding.of(before)
+    assert {d for d in above(HELD) if d in held} == above(before)
+    assert "" not in held
+    moved = held.changed(set(after) - set(before), set(before) - set(after))
+    assert moved == Holding.of(after) and Holding.of(before) == held  # the original is left as it was

@@ -53,16 +53,19 @@ class Holding:
     def changed(self, gained: Iterable[str], lost: Iterable[str], *, copy: bool = True) -> Holding:
         """This view with ``gained`` directories now holding a ledger path directly and ``lost`` no longer."""
         below = dict(self._below) if copy else self._below
+        get = below.get
         for step, dirs in ((1, gained), (-1, lost)):
             for d in dirs:
-                if not d:
-                    continue
-                for p in (*parents(d), d):
-                    n = below.get(p, 0) + step
+                # d itself and every directory above it ('a/', 'a/b/' for 'a/b/'): one slice per '/', no split/join
+                at = d.find("/")
+                while at != -1:
+                    p = d[:at + 1]
+                    n = get(p, 0) + step
                     if n:
                         below[p] = n
                     else:
                         del below[p]
+                    at = d.find("/", at + 1)
         return self if below is self._below else Holding(below)
 
 
